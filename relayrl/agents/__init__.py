@@ -1,0 +1,1 @@
+"""Learners, one sub-package per family."""

@@ -1,0 +1,1 @@
+"""The distributed runtime: replay service, rollout workers, experiments, CLI. No algorithm code."""
