@@ -1,0 +1,116 @@
+"""relayrl's environments, registered with gymnasium under ``relayrl/...`` ids.
+
+``import relayrl.envs`` registers every id below and nothing heavy is imported until an env
+is built (ale-py, MuJoCo and mpe2 load lazily). Two entry points cover every id, gymnasium's
+own included::
+
+    env = make_env("relayrl/AntDir-v0")                     # one gymnasium.Env
+    venv = make_vector_env("ALE/Pong-v5", 8, seed=0)        # a gymnasium VectorEnv
+
+Every vector env autoresets with gymnasium's NEXT_STEP semantics: after a step where
+sub-env ``i`` ended, the next ``step`` resets it and returns its reset observation in row
+``i`` (with reward 0 and both flags False); rollout workers rely on this.
+
+Families (see each module): Atari (:mod:`relayrl.envs.atari`), the meta-RL task families
+(:mod:`relayrl.envs.meta`), predator-prey (:mod:`relayrl.envs.predator_prey`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gymnasium as gym
+
+from relayrl.envs.meta import (
+    NAVIGATION_ID,
+    TASK_FAMILIES,
+    make_task_vector_env,
+    sample_tasks,
+    set_tasks,
+)
+
+# MuJoCo picks its OpenGL backend when it is first imported; without a display only an
+# offscreen one works. Mesa's EGL renders on the CPU without a GPU.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+#: id -> (entry point, max_episode_steps or None)
+_REGISTRY: dict[str, tuple[str, int | None]] = {
+    **TASK_FAMILIES,
+}
+
+ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def _register_all() -> None:
+    for env_id, (entry_point, horizon) in _REGISTRY.items():
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=entry_point, max_episode_steps=horizon)
+
+
+_register_all()
+
+
+def _check_id(env_id: Any) -> str:
+    if not isinstance(env_id, str) or env_id not in gym.registry:
+        raise ValueError(
+            f"unknown environment id {env_id!r}; relayrl's ids are {', '.join(ENV_IDS)}; "
+            "any id of gymnasium's registry also works (list them with "
+            "`python -c 'import gymnasium, ale_py, relayrl.envs; gymnasium.pprint_registry()'`)"
+        )
+    return env_id
+
+
+def _check_num_envs(num_envs: Any) -> int:
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive int; got {num_envs!r}")
+    return num_envs
+
+
+def make_env(env_id: str, *, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
+    """One environment, wrapped as ``gymnasium.make`` wraps it (TimeLimit, checkers)."""
+    return gym.make(_check_id(env_id), **(env_kwargs or {}))
+
+
+def make_vector_env(
+    env_id: str,
+    num_envs: int,
+    *,
+    seed: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> gym.vector.VectorEnv:
+    """A vector env of ``num_envs`` copies of ``env_id`` with NEXT_STEP autoreset.
+
+    ``seed`` resets the sub-envs once with ``seed + i`` and seeds the action space, so the
+    caller's next ``reset()`` (seeded or not) is deterministic.
+    """
+    num_envs = _check_num_envs(num_envs)
+    kwargs = dict(env_kwargs or {})
+    if env_id == NAVIGATION_ID:
+        from relayrl.envs.navigation import NavigationVectorEnv
+
+        task = kwargs.pop("task", None)
+        venv: gym.vector.VectorEnv = NavigationVectorEnv(
+            num_envs, None if task is None else [task] * num_envs, **kwargs
+        )
+    else:
+        from relayrl.envs.vector import CheckedSyncVectorEnv
+
+        _check_id(env_id)
+        venv = CheckedSyncVectorEnv(
+            [lambda: gym.make(env_id, **kwargs) for _ in range(num_envs)], name=env_id
+        )
+    if seed is not None:
+        venv.reset(seed=seed)
+        venv.action_space.seed(seed)
+    return venv
+
+
+__all__ = [
+    "ENV_IDS",
+    "make_env",
+    "make_task_vector_env",
+    "make_vector_env",
+    "sample_tasks",
+    "set_tasks",
+]
