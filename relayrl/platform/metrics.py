@@ -108,14 +108,36 @@ class TensorBoardLogger:
                     self.writer.add_scalar(k, float(v), global_step=step)
         self.writer.flush()
 
-    def log_video(self, tag: str, frames: np.ndarray, step: int, fps: int = 30) -> None:
-        """``frames`` [T, H, W, 3] uint8 -> a TensorBoard video (needs moviepy for GIF encoding)."""
-        video = np.asarray(frames).transpose(0, 3, 1, 2)[None]  # [1, T, 3, H, W]
-        self.writer.add_video(tag, video, global_step=step, fps=fps)
+    def log_video(self, tag: str, frames: np.ndarray, step: int, fps: int = 15) -> None:
+        """``frames`` [T, H, W, 3] uint8 -> an animated image in TensorBoard's images tab.
+
+        This is what ``SummaryWriter.add_video`` writes, but encoded with Pillow: torch's
+        encoder needs moviepy 1.x, which current moviepy releases no longer provide.
+        """
+        from torch.utils.tensorboard.summary import Summary
+
+        gif = encode_gif(frames, fps)
+        t, h, w, c = np.asarray(frames).shape
+        image = Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=gif)
+        summary = Summary(value=[Summary.Value(tag=tag, image=image)])
+        self.writer._get_file_writer().add_summary(summary, global_step=step)
         self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()
+
+
+def encode_gif(frames: np.ndarray, fps: int = 15) -> bytes:
+    """[T, H, W, 3] uint8 frames -> GIF bytes (looping)."""
+    import io
+
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
+                   duration=max(1, int(1000 / fps)), loop=0)
+    return buf.getvalue()
 
 
 def progress_line(m: Mapping[str, Any]) -> str:

@@ -1,0 +1,180 @@
+"""Env steps/s of relayrl's rollout workers vs the raw vector env vs RLlib's EnvRunners.
+
+All three act uniformly at random so the figure is the cost of stepping and moving experience,
+not of a network. relayrl's workers also write every transition into a replay table (frames
+stored once for Pong), which the others do not: that cost is included.
+
+Same run, interleaved repeats, medians and ratios:
+
+- ``raw_total``:   one gymnasium / ale-py vector env with workers x envs_per_worker sub-envs
+- ``raw_worker``:  one vector env with envs_per_worker sub-envs (what one worker steps)
+- ``relayrl``:     ``workers`` RolloutWorker actors, envs_per_worker sub-envs each
+- ``relayrl_1``:   one RolloutWorker actor (per-worker overhead vs ``raw_worker``)
+- ``rllib``:       ``workers`` remote SingleAgentEnvRunner actors, envs_per_worker each
+
+    python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import ray
+
+ENVS = {"cartpole": "CartPole-v1", "pong": "ALE/Pong-v5"}
+
+
+def bench_raw(env_id: str, num_envs: int, seconds: float) -> float:
+    from relayrl.envs import make_vector_env
+
+    venv = make_vector_env(env_id, num_envs, seed=0)
+    venv.reset(seed=0)
+    venv.action_space.seed(0)
+    for _ in range(20):
+        venv.step(venv.action_space.sample())
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        venv.step(venv.action_space.sample())
+        steps += num_envs
+    rate = steps / (time.perf_counter() - start)
+    venv.close()
+    return rate
+
+
+def _relayrl_cfg(env_id: str, num_envs: int, workers: int):
+    from relayrl.platform.config import experiment_from_dict
+
+    return experiment_from_dict({
+        "name": "bench", "algorithm": "random", "env": {"id": env_id, "num_envs": num_envs},
+        "rollout": {"num_workers": workers, "num_cpus_per_worker": 0.5, "steps_per_call": 64},
+        "learner": {"replay_capacity": 200_000},
+    })
+
+
+def bench_relayrl(env_id: str, num_envs: int, workers: int, seconds: float) -> float:
+    from relayrl.agents.registry import get_algorithm
+    from relayrl.platform.algorithm import EnvInfo
+    from relayrl.platform.replay import ReplayClient
+    from relayrl.platform.rollout import start_workers
+
+    cfg = _relayrl_cfg(env_id, num_envs, workers)
+    info = EnvInfo.probe(cfg)
+    client = ReplayClient.create(get_algorithm("random").tables(cfg, info))
+    handles = start_workers(cfg, client)
+    steps_per_call = cfg.rollout.steps_per_call
+    ray.get([w.sample.remote(8) for w in handles.values()])  # warm up
+    inflight = {w.sample.remote(steps_per_call): w for w in handles.values()}
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ready, _ = ray.wait(list(inflight), num_returns=1)
+        for ref in ready:
+            w = inflight.pop(ref)
+            steps += ray.get(ref)["env_steps"]
+            inflight[w.sample.remote(steps_per_call)] = w
+    elapsed = time.perf_counter() - start
+    ray.get(list(inflight))
+    inserted = client.info()["replay"]["num_inserts"]
+    for w in handles.values():
+        ray.kill(w)
+    client.close()
+    assert inserted > 0
+    return steps / elapsed
+
+
+def _rllib_env_creator(env_id: str):
+    import gymnasium as gym
+
+    if env_id.startswith("ALE/"):
+        import ale_py
+        from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
+
+        gym.register_envs(ale_py)
+        return lambda cfg: wrap_atari_for_new_api_stack(
+            gym.make(env_id, frameskip=1), dim=84, framestack=4)
+    return lambda cfg: gym.make(env_id)
+
+
+def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float) -> float:
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    name = f"bench-{env_id.replace('/', '-')}"
+    tune.register_env(name, _rllib_env_creator(env_id))
+    config = (
+        PPOConfig()
+        .environment(name)
+        .env_runners(num_envs_per_env_runner=num_envs, num_cpus_per_env_runner=0.5,
+                     rollout_fragment_length=64)
+    )
+    Runner = ray.remote(num_cpus=0.5)(SingleAgentEnvRunner)
+    runners = [Runner.remote(config=config, worker_index=i + 1) for i in range(workers)]
+    per_call = 64 * num_envs
+
+    ray.get([r.sample.remote(num_timesteps=num_envs * 8, random_actions=True) for r in runners])
+    inflight = {r.sample.remote(num_timesteps=per_call, random_actions=True): r for r in runners}
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ready, _ = ray.wait(list(inflight), num_returns=1)
+        for ref in ready:
+            r = inflight.pop(ref)
+            steps += sum(len(e) for e in ray.get(ref))
+            inflight[r.sample.remote(num_timesteps=per_call, random_actions=True)] = r
+    elapsed = time.perf_counter() - start
+    ray.get(list(inflight))
+    for r in runners:
+        ray.kill(r)
+    return steps / elapsed
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--envs", default="cartpole,pong")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--envs-per-worker", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="2 s per figure, 1 repeat")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seconds, args.repeats = 2.0, 1
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    n, w = args.envs_per_worker, args.workers
+    out = {"machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
+           "workers": w, "envs_per_worker": n, "seconds": args.seconds,
+           "repeats": args.repeats, "results": {}}
+    for key in args.envs.split(","):
+        env_id = ENVS[key]
+        runs: dict[str, list[float]] = {k: [] for k in
+                                         ("raw_total", "raw_worker", "relayrl", "relayrl_1", "rllib")}
+        for _ in range(args.repeats):  # interleaved, so drifting load hits all alike
+            runs["raw_total"].append(bench_raw(env_id, n * w, args.seconds))
+            runs["raw_worker"].append(bench_raw(env_id, n, args.seconds))
+            runs["relayrl"].append(bench_relayrl(env_id, n, w, args.seconds))
+            runs["relayrl_1"].append(bench_relayrl(env_id, n, 1, args.seconds))
+            runs["rllib"].append(bench_rllib(env_id, n, w, args.seconds))
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        out["results"][env_id] = {
+            "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
+            "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in runs.items()},
+            "ratio_relayrl_vs_raw_total": round(med["relayrl"] / med["raw_total"], 3),
+            "ratio_relayrl_1_vs_raw_worker": round(med["relayrl_1"] / med["raw_worker"], 3),
+            "ratio_relayrl_vs_rllib": round(med["relayrl"] / med["rllib"], 3),
+        }
+        print(json.dumps({env_id: out["results"][env_id]}), file=sys.stderr, flush=True)
+    out["machine"]["load_avg_end"] = os.getloadavg()
+    print(json.dumps(out, indent=2))
+    ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The runtime end to end on real Ray with real envs: workers, replay, learner, TensorBoard."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pytest
+import ray
+
+from relayrl.platform.config import load_experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "tune_configs" / "quickstart.yaml"
+
+SMALL = [
+    "rollout.num_workers=2", "rollout.num_cpus_per_worker=0.5", "rollout.steps_per_call=16",
+    "env.num_envs=2", "learner.learning_starts=200", "learner.batch_size=32",
+    "learner.hidden_sizes=[32]", "run.iteration_env_steps=400", "stop.env_steps=100000",
+]
+
+
+def _small_cfg(*extra: str):
+    return load_experiment(QUICKSTART, [*SMALL, *extra])
+
+
+def test_iterations_collect_learn_and_publish(ray_session):
+    from relayrl.platform.experiment import Experiment
+
+    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.5", "learner.publish_every=5"))
+    try:
+        m1 = exp.train_iteration()
+        m2 = exp.train_iteration()
+    finally:
+        exp.close()
+    assert m2["env_steps"] >= 800 and m2["env_steps"] > m1["env_steps"]
+    # the replay ratio holds: updates ~ 0.5 x (env steps after learning_starts)
+    due = 0.5 * (m2["env_steps"] - 200)
+    assert abs(m2["learner/num_updates"] - due) <= 64 + 0.5 * 2 * 2 * 16
+    assert m2["learner/weights_version"] >= 2  # weights were published to the workers
+    assert math.isfinite(m2["learner/loss"])
+    assert m2["replay/size"] > 0 and m2["replay/inserts_per_s"] > 0
+    assert m2["episodes_total"] > 0 and m2["episode_return_mean"] > 0
+
+
+def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
+    from relayrl.platform.experiment import Experiment
+
+    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.1"))
+    try:
+        exp.train_iteration()
+        victim = exp.workers[0]
+        old_pid = ray.get(victim.pid.remote())
+        ray.kill(victim, no_restart=False)  # as if the worker's process crashed
+        steps_before = exp.env_steps
+        m = exp.train_iteration()
+        m = exp.train_iteration()
+        new_pid = ray.get(exp.workers[0].pid.remote(), timeout=60)
+        stats = ray.get(exp.workers[0].sample.remote(1, 0, None))
+    finally:
+        exp.close()
+    assert m["rollout/worker_restarts"] >= 1
+    assert new_pid != old_pid
+    assert stats["restart"] == 1 and stats["weights_version"] >= 0  # got weights after restart
+    assert m["env_steps"] > steps_before
+
+
+def test_train_writes_standard_tensorboard_names_and_checkpoints(ray_session, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from relayrl.platform.evaluate import evaluate_checkpoint
+    from relayrl.platform.runner import train
+
+    cfg = _small_cfg("stop.iterations=2", "run.checkpoint_every=1",
+                     "learner.updates_per_env_step=0.25")
+    m = train(cfg, logdir=str(tmp_path), progress=False)
+    run = Path(m["run_dir"])
+    acc = EventAccumulator(str(run))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    for name in ("episode_return_mean", "episode_len_mean", "env_steps", "env_steps_per_s",
+                 "learner/loss", "learner/updates_per_s", "replay/size",
+                 "replay/inserts_per_s", "replay/samples_per_insert"):
+        assert name in tags, f"{name} missing from {sorted(tags)}"
+    assert "hyperparameters" in "".join(acc.Tags()["tensors"]) or acc.Tags()["tensors"]
+    ckpts = sorted(run.glob("checkpoint_*"))
+    assert [c.name for c in ckpts] == ["checkpoint_000001", "checkpoint_000002"]
+    result = evaluate_checkpoint(ckpts[-1], episodes=3, num_envs=2)
+    assert len(result["returns"]) == 3 and all(r > 0 for r in result["returns"])
+
+
+def test_restore_continues_counters(ray_session, tmp_path):
+    from relayrl.platform.experiment import Experiment
+
+    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.25"))
+    try:
+        exp.train_iteration()
+        path = exp.save(tmp_path / "ck")
+        steps, updates = exp.env_steps, exp.num_updates
+    finally:
+        exp.close()
+    exp2 = Experiment(_small_cfg("learner.updates_per_env_step=0.25"))
+    try:
+        exp2.restore(path)
+        assert (exp2.env_steps, exp2.num_updates) == (steps, updates)
+        assert exp2.client.info()["replay"]["size"] > 0
+        m = exp2.train_iteration()
+    finally:
+        exp2.close()
+    assert m["env_steps"] > steps and m["iteration"] == 2
+
+
+def test_learner_as_its_own_actor(ray_session):
+    from relayrl.platform.experiment import Experiment
+
+    exp = Experiment(_small_cfg("resources.learner_placement=actor",
+                                "resources.learner_num_cpus=0.5",
+                                "learner.updates_per_env_step=0.25"))
+    try:
+        t = time.time()
+        m = exp.train_iteration()
+        m = exp.train_iteration()
+    finally:
+        exp.close()
+    assert exp.learner.remote
+    assert m["learner/num_updates"] > 0 and time.time() - t < 120
+
+
+@pytest.mark.timeout(400)
+def test_dqn_learns_cartpole(ray_session, tmp_path):
+    """A cut-down quickstart: clear learning within 30k env steps (full target: see README)."""
+    from relayrl.platform.runner import train
+
+    cfg = load_experiment(QUICKSTART, ["stop.env_steps=30000", "stop.episode_return_mean=150",
+                                       "stop.time_s=240", "run.checkpoint_every=0"])
+    m = train(cfg, logdir=str(tmp_path), progress=False)
+    assert m["episode_return_mean"] >= 150, m
