@@ -17,6 +17,7 @@ Families (see each module): Atari (:mod:`relayrl.envs.atari`), the meta-RL task 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -34,8 +35,11 @@ from relayrl.envs.meta import (
 # offscreen one works. Mesa's EGL renders on the CPU without a GPU.
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+ATARI_ID = "relayrl/Atari-v0"
+
 #: id -> (entry point, max_episode_steps or None)
 _REGISTRY: dict[str, tuple[str, int | None]] = {
+    ATARI_ID: ("relayrl.envs.atari:make_atari_env", None),  # kwargs: game=..., AtariConfig fields
     **TASK_FAMILIES,
 }
 
@@ -61,6 +65,25 @@ def _check_id(env_id: Any) -> str:
     return env_id
 
 
+def _is_atari_id(env_id: Any) -> bool:
+    """relayrl/Atari-v0 or any id ale-py registers (imported only when the id may be one)."""
+    if not isinstance(env_id, str):
+        return False
+    if env_id == ATARI_ID:
+        return True
+    if env_id not in gym.registry:
+        import ale_py
+
+        gym.register_envs(ale_py)
+        if env_id not in gym.registry and env_id.startswith("ALE/"):
+            from relayrl.envs.atari import check_game
+            from relayrl.envs.atari_scores import rom_name
+
+            check_game(rom_name(env_id))  # raises, naming the valid games
+    spec = gym.registry.get(env_id)
+    return spec is not None and spec.entry_point == "ale_py.env:AtariEnv"
+
+
 def _check_num_envs(num_envs: Any) -> int:
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive int; got {num_envs!r}")
@@ -68,7 +91,16 @@ def _check_num_envs(num_envs: Any) -> int:
 
 
 def make_env(env_id: str, *, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
-    """One environment, wrapped as ``gymnasium.make`` wraps it (TimeLimit, checkers)."""
+    """One environment, wrapped as ``gymnasium.make`` wraps it (TimeLimit, checkers).
+
+    Atari ids (``ALE/Pong-v5`` included) get the same preprocessing as in
+    :func:`make_vector_env`, as ``relayrl/Atari-v0``.
+    """
+    if _is_atari_id(env_id) and env_id != ATARI_ID:
+        from relayrl.envs.atari import resolve
+
+        rom, cfg, render_mode = resolve(env_id, env_kwargs)
+        return gym.make(ATARI_ID, game=rom, render_mode=render_mode, **dataclasses.asdict(cfg))
     return gym.make(_check_id(env_id), **(env_kwargs or {}))
 
 
@@ -86,7 +118,11 @@ def make_vector_env(
     """
     num_envs = _check_num_envs(num_envs)
     kwargs = dict(env_kwargs or {})
-    if env_id == NAVIGATION_ID:
+    if _is_atari_id(env_id):
+        from relayrl.envs.atari import make_atari_vector_env
+
+        venv = make_atari_vector_env(env_id, num_envs, kwargs)
+    elif env_id == NAVIGATION_ID:
         from relayrl.envs.navigation import NavigationVectorEnv
 
         task = kwargs.pop("task", None)
@@ -107,6 +143,7 @@ def make_vector_env(
 
 
 __all__ = [
+    "ATARI_ID",
     "ENV_IDS",
     "make_env",
     "make_task_vector_env",
