@@ -41,6 +41,7 @@ ATARI_ID = "relayrl/Atari-v0"
 _REGISTRY: dict[str, tuple[str, int | None]] = {
     ATARI_ID: ("relayrl.envs.atari:make_atari_env", None),  # kwargs: game=..., AtariConfig fields
     **TASK_FAMILIES,
+    "relayrl/PredatorPrey-v0": ("relayrl.envs.predator_prey:PredatorPreyGymEnv", None),
 }
 
 ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
