@@ -42,6 +42,11 @@ from relayrl.envs.smaclike.units import (
 NONE, STOP, MOVE, ATTACK, HEAL, AMOVE = 0, 1, 2, 3, 4, 5
 
 
+def clamp(a, lo, hi):
+    """np.clip without its per-call overhead (it dominates on small arrays)."""
+    return np.minimum(np.maximum(a, lo), hi)
+
+
 @dataclass(frozen=True)
 class Roster:
     """Static per-unit columns of one map: who is where at the start and what each unit can do."""
@@ -144,6 +149,8 @@ class Battle:
         self.order_kind = spec.enemy_order_kind
         self.order_to = np.array(spec.enemy_order_to if spec.enemy_order_to else (0.0, 0.0))
         self._offdiag = ~np.eye(U, dtype=bool)
+        self._ei = np.arange(self.E)[:, None]
+        self._ui = np.arange(U)[None, :]
         self.step_count = np.zeros(self.E, dtype=np.int64)
         self._alloc()
         self.reset(np.ones(self.E, dtype=bool))
@@ -192,13 +199,13 @@ class Battle:
         """Whether points [..., 2] are inside the map on walkable cells (SMAC: int() of x and y)."""
         x, y = xy[..., 0], xy[..., 1]
         inside = (x >= 0) & (x < self.map_w) & (y >= 0) & (y < self.map_h)
-        cx = np.clip(x.astype(np.int64), 0, self.map_w - 1)
-        cy = np.clip(y.astype(np.int64), 0, self.map_h - 1)
+        cx = clamp(x.astype(np.int64), 0, self.map_w - 1)
+        cy = clamp(y.astype(np.int64), 0, self.map_h - 1)
         return inside & self.pathing[cx, cy]
 
     def _cell(self, xy: np.ndarray) -> np.ndarray:
-        cx = np.clip(xy[..., 0].astype(np.int64), 0, self.map_w - 1)
-        cy = np.clip(xy[..., 1].astype(np.int64), 0, self.map_h - 1)
+        cx = clamp(xy[..., 0].astype(np.int64), 0, self.map_w - 1)
+        cy = clamp(xy[..., 1].astype(np.int64), 0, self.map_h - 1)
         return cx * self.map_h + cy
 
     def _steer(self, pos: np.ndarray, goal: np.ndarray, ground: np.ndarray) -> np.ndarray:
@@ -234,15 +241,16 @@ class Battle:
     def _acquire(self, amove: np.ndarray, dest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Built-in targeting: keep a live target in sight, else the closest hittable enemy in sight."""
         E, U = self.E, self.U
+        ei, ui = self._ei, self._ui
         D = self.dist
         in_sight = D <= self.sight[None, :, None]
         cand = self.alive[:, None, :] & self.can_hit[None] & in_sight
         score = np.where(cand, D + np.where(self.threat, 0.0, 1000.0)[None, None, :], np.inf)
         best = np.argmin(score, axis=2)
-        has = np.isfinite(np.take_along_axis(score, best[..., None], axis=2)[..., 0])
+        has = np.isfinite(score[ei, ui, best])
         cur = self.ai_target
-        cur_c = np.clip(cur, 0, U - 1)
-        keep = (cur >= 0) & np.take_along_axis(cand, cur_c[..., None], axis=2)[..., 0]
+        cur_c = clamp(cur, 0, U - 1)
+        keep = (cur >= 0) & cand[ei, ui, cur_c]
         tgt = np.where(keep, cur, np.where(has, best, -1))
         tgt = np.where(amove & self.has_weapon[None], tgt, -1)
         self.ai_target = tgt
@@ -252,7 +260,7 @@ class Battle:
             hc = hurt[:, None, :] & self.can_heal[None] & in_sight
             hs = np.where(hc, D, np.inf)
             hb = np.argmin(hs, axis=2)
-            hh = np.isfinite(np.take_along_axis(hs, hb[..., None], axis=2)[..., 0])
+            hh = np.isfinite(hs[ei, ui, hb])
             heal = np.where(amove & self.is_healer[None] & hh, hb, -1)
         # units without a target walk to the ordered point; once there (or when hunting) they
         # go for the closest enemy anywhere, as the game's AI sends idle units after the enemy.
@@ -263,8 +271,8 @@ class Battle:
             enemy_alive = self.alive[:, None, :] & (self.team[None, :, None] != self.team[None, None, :])
             hd = np.where(enemy_alive, D, np.inf)
             near = np.argmin(hd, axis=2)
-            found = np.isfinite(np.take_along_axis(hd, near[..., None], axis=2)[..., 0])
-            near_pos = np.take_along_axis(self.pos, near[..., None].repeat(2, axis=2), axis=1)
+            found = np.isfinite(hd[ei, ui, near])
+            near_pos = self.pos[ei, near]
             dest = np.where((hunt & found)[..., None], near_pos, dest)
         return tgt, heal, dest
 
@@ -286,15 +294,16 @@ class Battle:
             ai_t, ai_h, dest = self._acquire(amove, dest)
             att = np.where(amove, ai_t, att)
             heal = np.where(amove & (ai_h >= 0), ai_h, heal)
-        eidx = np.arange(E)[:, None]
+        eidx = ei = self._ei
+        ui = self._ui
         # an attack needs a live target the weapon can hit; a heal a live biological ally
-        att_c = np.clip(att, 0, U - 1)
-        att = np.where((att >= 0) & alive[eidx, att_c] & self.can_hit[np.arange(U)[None, :], att_c], att, -1)
-        heal_c = np.clip(heal, 0, U - 1)
-        heal = np.where((heal >= 0) & alive[eidx, heal_c] & self.can_heal[np.arange(U)[None, :], heal_c], heal, -1)
+        att_c = clamp(att, 0, U - 1)
+        att = np.where((att >= 0) & alive[eidx, att_c] & self.can_hit[ui, att_c], att, -1)
+        heal_c = clamp(heal, 0, U - 1)
+        heal = np.where((heal >= 0) & alive[eidx, heal_c] & self.can_heal[ui, heal_c], heal, -1)
         has_att, has_heal = att >= 0, heal >= 0
         tgt = np.where(has_att, att, np.where(has_heal, heal, 0))
-        gap = np.take_along_axis(self.dist, tgt[..., None], axis=2)[..., 0] - self.radius[None] - self.radius[tgt]
+        gap = self.dist[ei, ui, tgt] - self.radius[None] - self.radius[tgt]
         reach = np.where(has_att, self.range[None], self.heal_range[None])
         tgt_pos = pos[eidx, tgt]
         walk_to_dest = (kind == MOVE) | (amove & ~has_att & ~has_heal)
@@ -321,7 +330,7 @@ class Battle:
 
         # ---- attacks: fire if the target is in range after moving and the weapon is ready in time
         gap_after = (
-            np.take_along_axis(self.dist, tgt[..., None], axis=2)[..., 0] - self.radius[None] - self.radius[tgt]
+            self.dist[ei, ui, tgt] - self.radius[None] - self.radius[tgt]
         )
         fire_time = np.maximum(self.cooldown, travel)
         fires = has_att & (gap_after <= self.range[None] + 1e-6) & (fire_time < L)
@@ -341,7 +350,7 @@ class Battle:
 
         # ---- regeneration
         not_hit = ~damaged
-        regen_loops = np.clip(self.since_damage + L - SHIELD_REGEN_DELAY_LOOPS, 0.0, L)
+        regen_loops = clamp(self.since_damage + L - SHIELD_REGEN_DELAY_LOOPS, 0.0, L)
         self.shield = np.where(
             not_hit & self.alive,
             np.minimum(self.shield + SHIELD_REGEN_PER_LOOP * regen_loops, self.shield_max[None]),
@@ -362,6 +371,8 @@ class Battle:
 
     def _keep_on_ground(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Ground units may not enter unwalkable cells: slide along the wall, else stay."""
+        if self.is_air.any():  # fliers ignore walls but stay above the map
+            new = np.where(self.is_air[None, :, None], clamp(new, 0.0, np.array([self.map_w, self.map_h]) - 1e-6), new)
         ok = self.walkable(new) | self.is_air[None]
         if ok.all():
             return new
@@ -422,7 +433,7 @@ class Battle:
         start_idx = np.maximum.accumulate(np.where(first, np.arange(len(key)), 0))
         before = cum - raw - (cum[start_idx] - raw[start_idx])  # raw damage earlier on this victim
         sh0 = self.shield[env, vic]
-        to_shield = np.clip(sh0 - before, 0.0, raw)
+        to_shield = clamp(sh0 - before, 0.0, raw)
         rest = raw - to_shield
         to_hp = np.where(rest > 0, np.maximum(rest - self.armor[vic], 0.5), 0.0)
         flat = E * U

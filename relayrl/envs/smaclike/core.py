@@ -66,7 +66,7 @@ class BattleCore:
             raise InvalidActionError(f"actions must be whole numbers, got {actions!r}")
         avail = self.avail(team)
         bad_range = (acts < 0) | (acts >= p.n_actions)
-        ok = ~bad_range & (np.take_along_axis(avail, np.clip(acts, 0, p.n_actions - 1)[..., None], axis=2)[..., 0] == 1)
+        ok = ~bad_range & (avail[np.arange(self.E)[:, None], np.arange(p.n_agents)[None, :], np.minimum(np.maximum(acts, 0), p.n_actions - 1)] == 1)
         if not ok.all():
             e, a = (int(v) for v in np.argwhere(~ok)[0])
             act = int(acts[e, a])

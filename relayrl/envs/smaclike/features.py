@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from relayrl.envs.smaclike.battle import Battle, _base
+from relayrl.envs.smaclike.battle import Battle, _base, clamp
 
 N_ACTIONS_NO_ATTACK = 6
 N_ACTIONS_MOVE = 4
@@ -102,6 +102,8 @@ class Perspective:
         self.own_sh_max = np.maximum(battle.shield_max[own], 1e-12)
         self.opp_sh_max = np.maximum(battle.shield_max[opp], 1e-12)
         ma = int(flags.move_amount)
+        self._pad = 2 * ma + 2
+        self._padded: dict = {}
         self._surround = np.array([(0, 2 * ma), (0, -2 * ma), (2 * ma, 0), (-2 * ma, 0), (ma, ma), (-ma, -ma), (ma, -ma), (-ma, ma), (0, 0)])
 
     # ------------------------------------------------------------- sizes
@@ -166,9 +168,13 @@ class Perspective:
 
     # ---------------------------------------------------------- features
     def _grid_lookup(self, grid: np.ndarray, xi: np.ndarray, yi: np.ndarray, outside) -> np.ndarray:
-        inside = (xi >= 0) & (xi < self.map_w) & (yi >= 0) & (yi < self.map_h)
-        vals = grid[np.clip(xi, 0, self.map_w - 1), np.clip(yi, 0, self.map_h - 1)]
-        return np.where(inside, vals, outside)
+        """grid[xi, yi], or ``outside`` beyond the map (SMAC's check_bounds), via a padded copy."""
+        key = (id(grid), outside)
+        padded = self._padded.get(key)
+        if padded is None:
+            padded = self._padded[key] = np.pad(grid, self._pad, constant_values=outside)
+        P = self._pad
+        return padded[clamp(xi + P, 0, padded.shape[0] - 1), clamp(yi + P, 0, padded.shape[1] - 1)]
 
     def avail_actions(self) -> np.ndarray:
         """int32 [E, n_agents, n_actions]."""
@@ -302,13 +308,13 @@ class Perspective:
         move = (a >= 2) & (a <= 5)
         k[move] = 2  # MOVE
         attack = a >= N_ACTIONS_NO_ATTACK
-        j = np.clip(a - N_ACTIONS_NO_ATTACK, 0, None)
+        j = np.maximum(a - N_ACTIONS_NO_ATTACK, 0)
         is_heal = attack & self.medivac[None]
         k[attack] = 3  # ATTACK
         k[is_heal] = 4  # HEAL
         step = np.array([[0, 0], [0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]], dtype=np.float64) * self.flags.move_amount
         pos = b.pos[:, own]
-        dest[:, own] = pos + step[np.clip(a, 0, 5)]
-        tgt = np.where(is_heal, own[np.clip(j, 0, self.n_agents - 1)], self.opp[np.clip(j, 0, self.n_enemies - 1)])
+        dest[:, own] = pos + step[clamp(a, 0, 5)]
+        tgt = np.where(is_heal, own[clamp(j, 0, self.n_agents - 1)], self.opp[clamp(j, 0, self.n_enemies - 1)])
         target[:, own] = np.where(attack, tgt, -1)
         kind[:, own] = k

@@ -1,0 +1,59 @@
+"""Scripted policies for sanity checks, benchmarks and demos (vectorised over battles).
+
+Each takes a :class:`~relayrl.envs.smaclike.features.Perspective`, the available actions
+[E, n_agents, n_actions] and a numpy Generator, and returns actions [E, n_agents].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relayrl.envs.smaclike.features import N_ACTIONS_NO_ATTACK, Perspective
+
+
+def random_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Uniformly random among the available actions of each agent."""
+    u = rng.random(avail.shape) * avail
+    return np.argmax(u + avail * 1e-9, axis=-1)
+
+
+def idle_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Doing nothing: stop when alive, no-op when dead."""
+    return np.where(avail[..., 0] == 1, 0, 1)
+
+
+def focus_fire_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Attack the weakest enemy in reach (lowest health + shield); otherwise walk towards the closest enemy.
+
+    Medivacs heal the most hurt ally in reach, otherwise follow the closest ally.
+    """
+    b = persp.b
+    E, A, _ = avail.shape
+    N = persp.n_enemies
+    opp_hp = b.hp[:, persp.opp] + b.shield[:, persp.opp]  # [E, N]
+    can_att = avail[..., N_ACTIONS_NO_ATTACK:] == 1  # [E, A, N]
+    score = np.where(can_att, opp_hp[:, None, :], np.inf)
+    if persp.any_medivac:
+        own_frac = np.zeros((E, N))
+        own_frac[:, : persp.n_agents] = b.hp[:, persp.own] / persp.own_hp_max
+        score = np.where(persp.medivac[None, :, None], np.where(can_att & (own_frac[:, None, :] < 1.0), own_frac[:, None, :], np.inf), score)
+    best = np.argmin(score, axis=-1)
+    has = np.isfinite(np.min(score, axis=-1))
+    # walk towards the closest live enemy (medivacs: the closest ally that is not a medivac)
+    d = np.where(b.alive[:, None, persp.opp], b.dist[:, persp.own[:, None], persp.opp[None, :]], np.inf)
+    near = persp.opp[np.argmin(d, axis=-1)]
+    if persp.any_medivac:
+        dd = np.where(b.alive[:, None, persp.own] & persp.healable[None, None, :], b.dist[:, persp.own[:, None], persp.own[None, :]], np.inf)
+        near = np.where(persp.medivac[None], persp.own[np.argmin(dd, axis=-1)], near)
+    vec = b.pos[np.arange(E)[:, None], near] - b.pos[:, persp.own]
+    horizontal = np.abs(vec[..., 0]) > np.abs(vec[..., 1])
+    first = np.where(horizontal, np.where(vec[..., 0] > 0, 4, 5), np.where(vec[..., 1] > 0, 2, 3))
+    second = np.where(horizontal, np.where(vec[..., 1] > 0, 2, 3), np.where(vec[..., 0] > 0, 4, 5))
+    ok1 = np.take_along_axis(avail, first[..., None], axis=-1)[..., 0] == 1
+    ok2 = np.take_along_axis(avail, second[..., None], axis=-1)[..., 0] == 1
+    move = np.where(ok1, first, np.where(ok2, second, 1))
+    act = np.where(has, N_ACTIONS_NO_ATTACK + best, move)
+    return np.where(avail[..., 0] == 1, 0, act)
+
+
+POLICIES = {"random": random_policy, "idle": idle_policy, "focus_fire": focus_fire_policy}
