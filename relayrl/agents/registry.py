@@ -13,6 +13,7 @@ from relayrl.platform.config import ConfigError
 
 ALGORITHMS: dict[str, str] = {
     "dqn": "relayrl.agents.dqn.algorithm:DQN",
+    "maml_trpo": "relayrl.agents.maml.algorithm:MAMLTRPO",
     "ebu": "relayrl.agents.dqn.ebu:EBU",
     "random": "relayrl.agents.random_agent:RandomAgent",
 }
