@@ -141,15 +141,13 @@ class Experiment:
 
     # ------------------------------------------------------------------ workers
 
-    def _weights_for(self, i: int) -> tuple[int, ray.ObjectRef] | None:
-        if self.worker_versions[i] == self.version:
-            return None
-        self.worker_versions[i] = self.version
-        return (self.version, self.weights)
-
     def _submit(self, i: int) -> None:
+        version, weights = None, None
+        if self.worker_versions[i] != self.version:
+            version, weights = self.version, self.weights
+            self.worker_versions[i] = self.version
         ref = self.workers[i].sample.remote(
-            self.cfg.rollout.steps_per_call, self.env_steps, self._weights_for(i)
+            self.cfg.rollout.steps_per_call, self.env_steps, version, weights
         )
         self.inflight[ref] = i
 
@@ -175,11 +173,18 @@ class Experiment:
         """Ray restarts the actor; it comes back without weights, so resend them."""
         self.worker_restarts += 1
         self.worker_versions[i] = -1
-        try:
-            ray.get(self.workers[i].pid.remote(), timeout=60)
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            # Out of restarts: replace it with a fresh actor.
-            self.workers.update(start_workers(self.cfg, self.client, [i]))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self.workers[i].pid.remote(), timeout=10)
+                return
+            except ray.exceptions.ActorDiedError:
+                break  # out of restarts
+            except (ray.exceptions.ActorUnavailableError, ray.exceptions.GetTimeoutError):
+                time.sleep(0.2)  # still restarting
+        # Out of restarts (or never came back): replace it with a fresh actor.
+        ray.kill(self.workers[i])
+        self.workers.update(start_workers(self.cfg, self.client, [i]))
 
     def _learner_due(self) -> int:
         """Updates owed under the replay ratio."""

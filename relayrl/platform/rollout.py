@@ -61,15 +61,16 @@ class RolloutWorkerImpl:
         self.weights_version = version
 
     def sample(
-        self, num_steps: int, env_steps: int = 0, weights: tuple[int, Any] | None = None
+        self, num_steps: int, env_steps: int = 0, version: int | None = None, weights: Any = None
     ) -> dict[str, Any]:
         """Step the vector env ``num_steps`` times; return this call's statistics.
 
         ``env_steps`` is the experiment-wide count (exploration schedules follow it);
-        ``weights`` is ``(version, weights)`` when the driver has a newer policy.
+        ``version`` and ``weights`` are given when the driver has a newer policy (the weights
+        as a top-level object-store reference, which Ray resolves in this process).
         """
-        if weights is not None:
-            self.set_weights(*weights)
+        if version is not None:
+            self.set_weights(version, weights)
         start = time.perf_counter()
         returns, lengths = [], []
         steps = 0

@@ -57,7 +57,7 @@ def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
         m = exp.train_iteration()
         m = exp.train_iteration()
         new_pid = ray.get(exp.workers[0].pid.remote(), timeout=60)
-        stats = ray.get(exp.workers[0].sample.remote(1, 0, None))
+        stats = ray.get(exp.workers[0].sample.remote(1, 0))
     finally:
         exp.close()
     assert m["rollout/worker_restarts"] >= 1
