@@ -11,8 +11,24 @@ Every vector env autoresets with gymnasium's NEXT_STEP semantics: after a step w
 sub-env ``i`` ended, the next ``step`` resets it and returns its reset observation in row
 ``i`` (with reward 0 and both flags False); rollout workers rely on this.
 
-Families (see each module): Atari (:mod:`relayrl.envs.atari`), the meta-RL task families
-(:mod:`relayrl.envs.meta`), predator-prey (:mod:`relayrl.envs.predator_prey`).
+The ids (details in each module):
+
+============================  ==========================================================
+``relayrl/Atari-v0``          any ALE game, DQN preprocessing; ``game="breakout"`` and the
+                              :class:`~relayrl.envs.atari.AtariConfig` fields as kwargs.
+                              ``ALE/<Game>-v5`` ids get the same preprocessing here.
+``relayrl/Navigation2D-v0``   MAML's point robot (goal tasks), horizon 100
+``relayrl/HalfCheetahVel-v0`` MAML's locomotion task families on gymnasium's MuJoCo v5
+``relayrl/HalfCheetahDir-v0`` models, horizon 200 (:mod:`relayrl.envs.meta`: task
+``relayrl/AntVel-v0``         sampling, one vector env per batch of tasks)
+``relayrl/AntDir-v0``
+``relayrl/PredatorPrey-v0``   particle-world predator-prey, all agents under one controller
+                              (the two-team interface is :class:`~relayrl.envs.predator_prey.PredatorPreyEnv`)
+============================  ==========================================================
+
+Rendering is headless: ``render_mode="rgb_array"`` works without a display, MuJoCo through
+EGL (``MUJOCO_GL=egl`` is set here unless the user set it, so import ``relayrl.envs``
+before ``mujoco``); :func:`relayrl.envs.video.record_episode` films one episode.
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from relayrl.envs.atari_scores import human_normalized_score
 from relayrl.envs.meta import (
     NAVIGATION_ID,
     TASK_FAMILIES,
@@ -146,6 +163,7 @@ def make_vector_env(
 __all__ = [
     "ATARI_ID",
     "ENV_IDS",
+    "human_normalized_score",
     "make_env",
     "make_task_vector_env",
     "make_vector_env",

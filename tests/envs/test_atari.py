@@ -90,14 +90,13 @@ def test_single_env_and_vector_env_see_the_same_frames():
 
 
 def test_noop_starts_vary_with_the_seed_and_stay_within_noop_max():
-    venv = atari_venv("pong", n=5, noop_max=30)
-    _, info = venv.reset(seed=0)
+    _, info = atari_venv("pong", n=4, noop_max=30).reset(seed=0)
     starts = info["episode_frame_number"]
-    assert starts.max() <= 30 and len(set(starts.tolist())) >= 3
-    _, info = atari_venv("pong", n=2, noop_max=0).reset(seed=0)
+    assert starts.max() <= 30 and len(set(starts.tolist())) >= 2
+    _, info = atari_venv("pong", n=1, noop_max=0).reset(seed=0)
     assert (info["episode_frame_number"] == 0).all()
     single = envs.make_env("relayrl/Atari-v0", env_kwargs={"game": "pong", "noop_max": 30})
-    frames = {single.reset(seed=s)[1]["episode_frame_number"] for s in range(4)}
+    frames = {single.reset(seed=s)[1]["episode_frame_number"] for s in range(3)}
     assert max(frames) <= 30 and len(frames) >= 2
 
 
@@ -141,14 +140,14 @@ def test_life_loss_in_the_single_env():
 
 
 def test_reward_clipping_is_an_option():
-    raw = atari_venv("space_invaders", n=2, reward_clipping=False)
-    clipped = atari_venv("space_invaders", n=2, reward_clipping=True)
+    raw = atari_venv("space_invaders", reward_clipping=False)
+    clipped = atari_venv("space_invaders", reward_clipping=True)
     raw.reset(seed=0)
     clipped.reset(seed=0)
     rng = np.random.default_rng(0)
     r_raw, r_clip = [], []
-    for _ in range(400):
-        a = rng.integers(0, 6, size=2)
+    for _ in range(250):
+        a = rng.integers(0, 6, size=1)
         r_raw.append(raw.step(a)[1])
         r_clip.append(clipped.step(a)[1])
     r_raw, r_clip = np.array(r_raw), np.array(r_clip)
@@ -184,7 +183,7 @@ def test_vector_env_is_deterministic_per_seed():
         venv = envs.make_vector_env("ALE/Breakout-v5", 2)
         out = [venv.reset(seed=seed)[0]]
         rng = np.random.default_rng(0)
-        for _ in range(50):
+        for _ in range(30):
             out.append(venv.step(rng.integers(0, 4, size=2))[0])
         venv.close()
         return np.stack(out)

@@ -12,7 +12,6 @@ from relayrl.envs.video import record_episode
 CASES = [
     "relayrl/Navigation2D-v0",
     "relayrl/HalfCheetahVel-v0",
-    "relayrl/AntDir-v0",
     "ALE/Pong-v5",
     "relayrl/PredatorPrey-v0",
     "CartPole-v1",
@@ -27,9 +26,9 @@ def random_actor(env_id, seed):
 
 @pytest.mark.parametrize("env_id", CASES)
 def test_record_episode_yields_real_frames(env_id):
-    frames = record_episode(env_id, random_actor(env_id, 0), seed=0, max_steps=12)
+    frames = record_episode(env_id, random_actor(env_id, 0), seed=0, max_steps=10)
     assert frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[3] == 3
-    assert 2 <= frames.shape[0] <= 13 and max(frames.shape[1:3]) <= 256
+    assert 2 <= frames.shape[0] <= 11 and max(frames.shape[1:3]) <= 256
     assert frames.std() > 5  # pictures, not blank buffers
     moving = [not np.array_equal(a, b) for a, b in zip(frames[:-1], frames[1:], strict=True)]
     assert sum(moving) >= len(moving) // 2  # the episode plays
