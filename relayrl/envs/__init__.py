@@ -24,6 +24,7 @@ The ids (details in each module):
 ``relayrl/AntDir-v0``
 ``relayrl/PredatorPrey-v0``   particle-world predator-prey, all agents under one controller
                               (the two-team interface is :class:`~relayrl.envs.predator_prey.PredatorPreyEnv`)
+``relayrl/DigitMaze-v0``      EBU's maze seen through handwritten digits (:mod:`relayrl.envs.digit_maze`)
 ============================  ==========================================================
 
 Rendering is headless: ``render_mode="rgb_array"`` works without a display, MuJoCo through
@@ -39,6 +40,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from relayrl.envs import digit_maze  # registers relayrl/DigitMaze-v0 itself (numpy only)
 from relayrl.envs.atari_scores import human_normalized_score
 from relayrl.envs.meta import (
     NAVIGATION_ID,
@@ -61,7 +63,7 @@ _REGISTRY: dict[str, tuple[str, int | None]] = {
     "relayrl/PredatorPrey-v0": ("relayrl.envs.predator_prey:PredatorPreyGymEnv", None),
 }
 
-ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
+ENV_IDS: tuple[str, ...] = (*_REGISTRY, digit_maze.ENV_ID)
 
 
 def _register_all() -> None:

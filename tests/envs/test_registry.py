@@ -20,6 +20,7 @@ def test_every_family_is_registered():
     assert set(envs.ENV_IDS) == {
         "relayrl/Atari-v0", "relayrl/Navigation2D-v0", "relayrl/HalfCheetahVel-v0",
         "relayrl/HalfCheetahDir-v0", "relayrl/AntVel-v0", "relayrl/AntDir-v0", "relayrl/PredatorPrey-v0",
+        "relayrl/DigitMaze-v0",
     }
     for env_id in envs.ENV_IDS:
         assert env_id in gym.registry
@@ -88,10 +89,10 @@ def test_make_vector_env_bad_input(env_id, num_envs, message):
 
 
 def test_import_is_light():
-    """ale-py, MuJoCo, mpe2 and OpenCV load only when an env needs them."""
+    """ale-py, MuJoCo, mpe2, OpenCV and scikit-learn load only when an env needs them."""
     code = (
         "import sys, relayrl.envs; "
-        "print(sorted(m for m in ('ale_py', 'mujoco', 'mpe2', 'cv2', 'pygame') if m in sys.modules))"
+        "print(sorted(m for m in ('ale_py', 'mujoco', 'mpe2', 'cv2', 'pygame', 'sklearn', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
