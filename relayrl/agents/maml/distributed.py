@@ -53,3 +53,71 @@ def check_worker_memory(cfg: ExperimentConfig) -> None:
             f"{need_mb:,.0f} MB of {cfg.env.id} envs and episodes, more than "
             f"learner.worker_memory_mb={lc.worker_memory_mb:g}; a worker holds at most {fit} "
             f"tasks: raise rollout.num_workers, lower the meta-batch or trajectories_per_task")
+
+
+class RaySamplerPool:
+    """Sampler actors (declared CPUs, restarted by Ray) + the replay queue tables they fill."""
+
+    def __init__(self, cfg: ExperimentConfig, obs_dim: int, act_dim: int):
+        import ray
+
+        from relayrl.agents.maml.queue import queue_table
+        from relayrl.agents.maml.sampler import SamplerActor
+        from relayrl.platform.replay import ReplayClient
+
+        lc: MAMLConfig = cfg.learner
+        self.cfg = cfg
+        tables = [queue_table("maml", cfg.env.id, obs_dim, act_dim, lc.trajectories_per_task,
+                              lc.num_inner_steps + 1, lc.meta_batch_size)]
+        if lc.pretrained_baseline:
+            tables.append(queue_table("joint", cfg.env.id, obs_dim, act_dim,
+                                      lc.trajectories_per_task, 1, lc.meta_batch_size))
+        self.client = ReplayClient.create(tables, num_cpus=cfg.resources.replay_num_cpus)
+        ro = cfg.rollout
+        self.actor_options = {"num_cpus": ro.num_cpus_per_worker, "max_restarts": ro.max_restarts}
+        self.actors = [
+            SamplerActor.options(**self.actor_options).remote(
+                cfg.env.id, lc, self.client, seed=cfg.seed * 1000 + i + 1, worker_index=i)
+            for i in range(ro.num_workers)]
+        self.num_workers = ro.num_workers
+        self.restarts = 0
+        self.published: dict[str, tuple[int, list]] = {}
+        self.last_stats: list[dict] = []
+        self._ray = ray
+
+    def _weights_ref(self, name: str, version: int, weights) -> list:
+        """One object-store copy per (policy, version), shared by every actor."""
+        if name not in self.published or self.published[name][0] != version:
+            self.published[name] = (version, [self._ray.put(weights)])
+        return self.published[name][1]
+
+    def sample(self, requests, tasks, iteration: int):
+        from relayrl.agents.maml.queue import items_to_episodes
+
+        ray = self._ray
+        shares = task_shares(len(tasks), self.num_workers)
+        calls = {}
+        for r in requests:
+            ref = self._weights_ref(r.name, r.version, r.weights)
+            for w, (a, b) in enumerate(shares):
+                args = (r.name, ref, r.version, list(tasks[a:b]), a, iteration, r.num_inner_steps)
+                calls[self.actors[w].run.remote(*args)] = (w, args)
+        self.last_stats = []
+        while calls:
+            ready, _ = ray.wait(list(calls), num_returns=1)
+            w, args = calls.pop(ready[0])
+            try:
+                self.last_stats.append(ray.get(ready[0]))
+            except ray.exceptions.RayActorError:
+                # Ray restarts the actor (max_restarts); it has inserted nothing: redo its share.
+                self.restarts += 1
+                calls[self.actors[w].run.remote(*args)] = (w, args)
+        timeout = self.cfg.learner.sample_timeout_s
+        return {r.name: items_to_episodes(self.client.sample_episodes(r.name, len(tasks), timeout),
+                                          r.num_inner_steps + 1, len(tasks), iteration)
+                for r in requests}
+
+    def close(self) -> None:
+        for a in self.actors:
+            self._ray.kill(a)
+        self.client.close()

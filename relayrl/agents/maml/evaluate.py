@@ -1,0 +1,126 @@
+"""The meta-test of Finn et al. (2017): ``relayrl eval-meta CHECKPOINT``.
+
+On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
+``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them with
+the training ``inner_lr`` and collects again, up to 3 steps; the table reports the mean
+undiscounted return after 0, 1, 2 and 3 steps for
+
+- MAML: the meta-learned initialisation theta;
+- pretrained: one policy trained by TRPO on all tasks jointly, fine-tuned the same way
+  (present when the run had ``learner.pretrained_baseline: true``);
+- random init: a freshly initialised policy of the same architecture, fine-tuned the same way;
+- oracle: where the family has one (2D navigation: walk straight to the known goal at full
+  speed, which is optimal for that reward), no adaptation.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from relayrl.agents.maml.config import MAMLConfig
+from relayrl.agents.maml.networks import init_params, to_numpy
+from relayrl.agents.maml.sampler import TaskSampler
+from relayrl.envs.meta import NAVIGATION_ID, make_task_vector_env, sample_tasks
+
+TEST_SEED_OFFSET = 1_000_003  # test tasks never coincide with a training run's task stream
+
+
+def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
+    """Return of the optimal navigation policy a = clip(g - s, -0.1, 0.1), one per task."""
+    venv = make_task_vector_env(NAVIGATION_ID, tasks)
+    obs, _ = venv.reset()
+    goals = np.stack([t["goal"] for t in tasks])
+    total, alive = np.zeros(len(tasks)), np.ones(len(tasks), dtype=bool)
+    for _ in range(venv.horizon):
+        obs, rew, term, trunc, _ = venv.step(np.clip(goals - obs, -0.1, 0.1))
+        total += rew * alive
+        alive &= ~(term | trunc)
+        if not alive.any():
+            break
+    venv.close()
+    return total
+
+
+def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
+                     tasks: list[dict], num_steps: int, seed: int) -> list[float]:
+    """Mean return over tasks and episodes after 0..num_steps adaptation steps."""
+    sampler = TaskSampler(env_id, cfg, seed=seed)
+    try:
+        episodes = sampler.sample(weights, tasks, num_steps)
+    finally:
+        sampler.close()
+    return [float(e.episode_returns().mean()) for e in episodes]
+
+
+def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
+              num_tasks: int = 40, seed: int = 0, num_steps: int = 3) -> dict[str, Any]:
+    """Returns after 0..num_steps steps per policy, plus the oracle where there is one."""
+    rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
+    tasks = sample_tasks(env_id, num_tasks, rng)
+    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17)
+              for name, w in policies.items()}
+    result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
+                              "trajectories_per_task": cfg.trajectories_per_task,
+                              "inner_lr": cfg.inner_lr, "steps": list(range(num_steps + 1)),
+                              "returns": curves}
+    if env_id == NAVIGATION_ID:
+        result["oracle"] = float(navigation_oracle_returns(tasks).mean())
+    return result
+
+
+def load_policies(checkpoint: str | Path) -> tuple[str, MAMLConfig, dict[str, dict[str, np.ndarray]]]:
+    """(env id, MAML config, {"maml", "pretrained"?, "random init"}) from a MAML checkpoint."""
+    from relayrl.platform.config import ConfigError, experiment_from_dict
+    from relayrl.platform.experiment import read_checkpoint_marker
+
+    d = Path(checkpoint)
+    read_checkpoint_marker(d)
+    cfg = experiment_from_dict(yaml.safe_load((d / "config.yaml").read_text()), str(d / "config.yaml"))
+    if cfg.algorithm != "maml_trpo":
+        raise ConfigError(f"eval-meta: {d} is a checkpoint of algorithm {cfg.algorithm!r}; "
+                          "eval-meta needs a maml_trpo checkpoint")
+    state = torch.load(d / "learner.pt", weights_only=False)
+    lc: MAMLConfig = cfg.learner
+    policies = {"maml": state["meta"]["params"]}
+    if state.get("joint") is not None:
+        policies["pretrained"] = state["joint"]["params"]
+    policies["random init"] = to_numpy(init_params(state["obs_dim"], state["act_dim"], lc.hidden_sizes,
+                                                   init_log_std=lc.init_log_std, seed=cfg.seed + 7919))
+    return cfg.env.id, lc, policies
+
+
+def format_table(result: dict[str, Any]) -> str:
+    steps = result["steps"]
+    lines = ["| policy | " + " | ".join(f"{s} step{'s' if s != 1 else ''}" for s in steps) + " |",
+             "|---|" + "---|" * len(steps)]
+    for name, curve in result["returns"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{r:.2f}" for r in curve) + " |")
+    if "oracle" in result:
+        lines.append(f"| oracle | {result['oracle']:.2f} |" + " |" * (len(steps) - 1))
+    return "\n".join(lines)
+
+
+def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None) -> int:
+    """``relayrl eval-meta``: print the meta-test table and its JSON; exit status 0."""
+    from relayrl.platform.config import ConfigError
+
+    if num_tasks < 1:
+        raise ConfigError(f"eval-meta: --tasks {num_tasks} must be >= 1")
+    env_id, lc, policies = load_policies(checkpoint)
+    result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed)
+    result["checkpoint"] = str(checkpoint)
+    print(f"meta-test on {num_tasks} new {env_id} tasks, {lc.trajectories_per_task} episodes per "
+          f"task per step, inner_lr {lc.inner_lr}")
+    print(format_table(result))
+    print(json.dumps(result))
+    if out:
+        Path(out).write_text(json.dumps(result, indent=1))
+    sys.stdout.flush()
+    return 0
