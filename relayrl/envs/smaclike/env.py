@@ -10,7 +10,7 @@ import numpy as np
 from relayrl.envs.smaclike.config import SMACLikeConfig
 from relayrl.envs.smaclike.core import BattleCore, InvalidActionError
 from relayrl.envs.smaclike.maps import load_map
-from relayrl.envs.smaclike.reward import LOST, ONGOING, WON
+from relayrl.envs.smaclike.reward import DRAW, LOST, ONGOING, WON
 
 _FLAG_NAMES = tuple(f.name for f in dataclasses.fields(SMACLikeConfig) if f.name not in ("map_name", "seed"))
 
@@ -69,6 +69,7 @@ class SMACLikeEnv:
         self.reward = 0.0
         self._terminated = False
         self._renderer = None
+        self.last_outcome: str | None = None  # after a step: "won", "lost", "draw", "timeout" or None
 
     # ---------------------------------------------------------------- SMAC API
     def reset(self) -> tuple[list[np.ndarray], np.ndarray]:
@@ -76,6 +77,7 @@ class SMACLikeEnv:
         self._core.reset()
         self._episode_steps = 0
         self._terminated = False
+        self.last_outcome = None
         return self.get_obs(), self.get_state()
 
     def step(self, actions) -> tuple[float, bool, dict[str, Any]]:
@@ -90,6 +92,7 @@ class SMACLikeEnv:
         info: dict[str, Any] = {"battle_won": False, "dead_allies": int(dead_own), "dead_enemies": int(dead_opp)}
         terminated = False
         code = int(code)
+        self.last_outcome = {WON: "won", LOST: "lost", DRAW: "draw"}.get(code)
         if code != ONGOING:
             terminated = True
             self.battles_game += 1
@@ -98,6 +101,7 @@ class SMACLikeEnv:
                 info["battle_won"] = True
         elif self._episode_steps >= self.episode_limit:
             terminated = True
+            self.last_outcome = "timeout"
             if self.continuing_episode:
                 info["episode_limit"] = True
             self.battles_game += 1
@@ -209,6 +213,12 @@ class SMACLikeEnv:
         self._renderer = None
 
     # ------------------------------------------------------------- internals
+    def reseed(self, seed: int | None) -> None:
+        """Restart the random stream (weapon delays) from ``seed``; adapters call this on ``reset(seed=...)``."""
+        self._seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._core.battle.rng = self._rng
+
     def _check_agent(self, agent_id: int) -> None:
         if not 0 <= int(agent_id) < self.n_agents:
             raise InvalidActionError(f"agent_id={agent_id} out of range 0..{self.n_agents - 1}")
