@@ -84,6 +84,16 @@ def build_roster(spec: MapSpec) -> Roster:
     )
 
 
+@lru_cache(maxsize=64)
+def _hit_damage(names: tuple[str, ...]) -> np.ndarray:
+    """Raw damage of one hit of unit i on unit j (base + attribute bonus), before shields and armor."""
+    kinds = sorted(set(names))
+    table = {(a, b): get_unit_type(a).damage_against(get_unit_type(b)) for a in kinds for b in kinds}
+    out = np.array([[table[a, b] for b in names] for a in names])
+    out.setflags(write=False)
+    return out
+
+
 class Battle:
     """E battles of one map. Arrays: ``pos`` [E, U, 2], ``hp``/``shield``/``energy``/``cooldown`` [E, U]."""
 
@@ -134,7 +144,7 @@ class Battle:
         self.can_heal = (~enemy) & self.is_healer[:, None] & self.bio[None, :] & ground_target[None, :]
         np.fill_diagonal(self.can_heal, False)
         # raw damage of one hit of i on j (base + attribute bonus), before shields and armor
-        self.hit_damage = np.array([[a.damage_against(b) for b in ts] for a in ts])
+        self.hit_damage = _hit_damage(roster.names)
         self.attr = np.array([[a in t.attributes for a in ATTRIBUTES] for t in ts])
         self.splash_line = np.array([t.splash == "line" for t in ts])
         self.splash_burst = np.array([t.splash == "burst" for t in ts])

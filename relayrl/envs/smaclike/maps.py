@@ -166,7 +166,12 @@ def _shortest_paths(pathing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------- loading
 def list_maps() -> list[str]:
     """Names of the maps shipped with relayrl."""
-    return sorted(p.stem for p in MAPS_DIR.glob("*.json"))
+    return list(_shipped_maps())
+
+
+@lru_cache(maxsize=1)
+def _shipped_maps() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in MAPS_DIR.glob("*.json")))
 
 
 def load_map(map_name: str) -> MapSpec:
