@@ -254,6 +254,9 @@ class Battle:
         ei, ui = self._ei, self._ui
         D = self.dist
         in_sight = D <= self.sight[None, :, None]
+        if self.order_kind == "hold":  # holding units only engage what is in weapon range
+            gap = D - self.radius[None, :, None] - self.radius[None, None, :]
+            in_sight = in_sight & ((gap <= self.range[None, :, None] + 1e-6) | (self.team[None, :, None] == 0))
         cand = self.alive[:, None, :] & self.can_hit[None] & in_sight
         score = np.where(cand, D + np.where(self.threat, 0.0, 1000.0)[None, None, :], np.inf)
         best = np.argmin(score, axis=2)
@@ -274,8 +277,9 @@ class Battle:
             heal = np.where(amove & self.is_healer[None] & hh, hb, -1)
         # units without a target walk to the ordered point; once there (or when hunting) they
         # go for the closest enemy anywhere, as the game's AI sends idle units after the enemy.
-        arrived = np.hypot(*(dest - self.pos).transpose(2, 0, 1)) < 1.0
-        self.hunting |= amove & arrived & ~self.static[None]
+        if self.order_kind != "hold":
+            arrived = np.hypot(*(dest - self.pos).transpose(2, 0, 1)) < 1.0
+            self.hunting |= amove & arrived & ~self.static[None]
         hunt = amove & self.hunting
         if hunt.any():
             enemy_alive = self.alive[:, None, :] & (self.team[None, :, None] != self.team[None, None, :])

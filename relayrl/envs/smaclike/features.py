@@ -195,7 +195,8 @@ class Perspective:
             dd = b.dist[:, self.own[:, None], self.own[None, :]]
             heal = b.alive[:, None, self.own] & self.healable[None, None, :] & (dd <= SHOOT_RANGE)
             rows = np.zeros((E, A, self.n_enemies), dtype=np.int32)
-            rows[..., :A] = heal
+            k = min(A, self.n_enemies)  # SMAC's n_actions only reach the first n_enemies allies
+            rows[..., :k] = heal[..., :k]
             avail[..., N_ACTIONS_NO_ATTACK:] = np.where(self.medivac[None, :, None], rows, avail[..., N_ACTIONS_NO_ATTACK:])
         avail = np.where(alive[..., None], avail, 0)
         avail[..., 0] = ~alive
