@@ -12,7 +12,16 @@ the shared machine hits both alike:
               steps in flight); replay writes are off (``learner.write_replay: false``) so the
               figure is the worker's own overhead: the Ray calls and the per-step bookkeeping.
 
-``overhead = 1 - worker / raw`` (medians over the repeats). Prints one JSON document.
+Two measures, medians over the repeats:
+
+- wall-clock steps/s, ``overhead_wall = 1 - worker / raw``;
+- CPU seconds per 1,000 env steps of the stepping process (all its threads, from
+  ``/proc/<pid>/stat``, Linux), ``overhead_cpu = worker / raw - 1``. On a shared machine
+  the wall-clock figures swing with other people's load; CPU time per step does not,
+  so it is the fairer measure of what the worker adds (it leaves out the driver's share
+  of each call, one call per ``steps_per_call`` vector steps).
+
+Prints one JSON document.
 
     python benchmarks/env_throughput.py [--quick] [--families atari,mujoco] [--num-envs 8]
 """
@@ -49,8 +58,18 @@ def _config(env_id: str, env_kwargs: dict, num_envs: int, steps_per_call: int):
     })
 
 
-def bench_raw(cfg, seconds: float) -> float:
-    """Vector env steps with the random policy, nothing else (run as a Ray task)."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_raw(cfg, seconds: float) -> tuple[float, float]:
+    """Vector env steps with the random policy, nothing else (run as a Ray task).
+
+    Returns (steps/s, CPU seconds per 1,000 steps).
+    """
     from relayrl.agents.registry import get_algorithm
     from relayrl.envs import make_vector_env
     from relayrl.platform.algorithm import EnvInfo
@@ -60,24 +79,29 @@ def bench_raw(cfg, seconds: float) -> float:
     obs, _ = venv.reset(seed=cfg.seed)
     for _ in range(20):  # warm up
         obs, *_ = venv.step(policy.compute_actions(obs, env_steps=0)[0])
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu0 = 0, time.perf_counter(), _cpu_seconds(os.getpid())
     while time.perf_counter() - start < seconds:
         for _ in range(16):
             obs, *_ = venv.step(policy.compute_actions(obs, env_steps=0)[0])
         steps += 16 * cfg.env.num_envs
     rate = steps / (time.perf_counter() - start)
+    cpu = _cpu_seconds(os.getpid()) - cpu0
     venv.close()
-    return rate
+    return rate, 1000 * cpu / steps
 
 
-def bench_worker(cfg, seconds: float) -> float:
-    """The same vector env inside one RolloutWorker actor, one sample call in flight."""
+def bench_worker(cfg, seconds: float) -> tuple[float, float]:
+    """The same vector env inside one RolloutWorker actor, one sample call in flight.
+
+    Returns (steps/s, CPU seconds of the actor process per 1,000 steps).
+    """
     from relayrl.platform.rollout import RolloutWorker
 
     worker = RolloutWorker.options(num_cpus=cfg.rollout.num_cpus_per_worker).remote(cfg, 0, None)
     n = cfg.rollout.steps_per_call
     ray.get(worker.sample.remote(8))  # warm up (env built, first calls)
-    steps, start = 0, time.perf_counter()
+    pid = ray.get(worker.pid.remote())
+    steps, start, cpu0 = 0, time.perf_counter(), _cpu_seconds(pid)
     ref = worker.sample.remote(n)
     while True:
         stats = ray.get(ref)
@@ -86,8 +110,9 @@ def bench_worker(cfg, seconds: float) -> float:
             break
         ref = worker.sample.remote(n)
     rate = steps / (time.perf_counter() - start)
+    cpu = _cpu_seconds(pid) - cpu0
     ray.kill(worker)
-    return rate
+    return rate, 1000 * cpu / steps
 
 
 def main(argv=None) -> int:
@@ -120,17 +145,25 @@ def main(argv=None) -> int:
     for name in names:
         env_id, kwargs = FAMILIES[name]
         cfg = _config(env_id, kwargs, args.num_envs, args.steps_per_call)
-        runs: dict[str, list[float]] = {"raw": [], "worker": []}
+        rate: dict[str, list[float]] = {"raw": [], "worker": []}
+        cpu: dict[str, list[float]] = {"raw": [], "worker": []}
         for _ in range(args.repeats):  # interleaved
-            runs["raw"].append(ray.get(raw_task.remote(cfg, args.seconds)))
-            runs["worker"].append(bench_worker(cfg, args.seconds))
-        med = {k: statistics.median(v) for k, v in runs.items()}
+            for key, (r, c) in (
+                ("raw", ray.get(raw_task.remote(cfg, args.seconds))),
+                ("worker", bench_worker(cfg, args.seconds)),
+            ):
+                rate[key].append(r)
+                cpu[key].append(c)
+        med = {k: statistics.median(v) for k, v in rate.items()}
+        med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
         out["results"][name] = {
             "env_id": env_id,
             "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
-            "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in runs.items()},
-            "ratio_worker_vs_raw": round(med["worker"] / med["raw"], 3),
-            "overhead": round(1 - med["worker"] / med["raw"], 3),
+            "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in rate.items()},
+            "cpu_s_per_1k_steps_median": {k: round(v, 4) for k, v in med_cpu.items()},
+            "cpu_s_per_1k_steps_all": {k: [round(x, 4) for x in v] for k, v in cpu.items()},
+            "overhead_wall": round(1 - med["worker"] / med["raw"], 3),
+            "overhead_cpu": round(med_cpu["worker"] / med_cpu["raw"] - 1, 3),
         }
         print(json.dumps({name: out["results"][name]}), file=sys.stderr, flush=True)
     out["machine"]["load_avg_end"] = os.getloadavg()
