@@ -270,9 +270,12 @@ class ResourcesConfig:
     num_gpus: float = 0.0  # learner GPUs (the learner runs as its own actor when > 0)
     learner_num_cpus: float = 1.0  # for learner_placement: actor
     replay_num_cpus: float = 0.0
+    # torch intra-op threads of the learner; small nets on shared cores are fastest with 1
+    learner_threads: int = 1
 
     def __post_init__(self):
         check(self.num_gpus >= 0, f"resources.num_gpus: got {self.num_gpus}, must be >= 0")
+        check(self.learner_threads >= 1, "resources.learner_threads must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

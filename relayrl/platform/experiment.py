@@ -45,8 +45,11 @@ class LearnerActorImpl:
     """Holds a learner; lives in the driver or, wrapped by ray.remote, in its own actor."""
 
     def __init__(self, cfg: ExperimentConfig, env_info: EnvInfo, client: Any):
+        import torch
+
         from relayrl.agents.registry import get_algorithm
 
+        torch.set_num_threads(cfg.resources.learner_threads)
         self.learner = get_algorithm(cfg.algorithm).make_learner(cfg, env_info, client)
 
     def update_n(self, n: int) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,10 @@ from relayrl.agents.dqn.losses import dqn_loss
 from relayrl.agents.dqn.policy import build_q_network
 from relayrl.platform.algorithm import EnvInfo
 from relayrl.platform.config import ExperimentConfig
+
+# Sampled batches arrive as read-only views of Ray's object store; the learner never writes
+# into them, so torch's warning about non-writable arrays is noise here.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 
 def learner_device(cfg: ExperimentConfig) -> torch.device:
