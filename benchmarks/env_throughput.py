@@ -21,6 +21,10 @@ Two measures, medians over the repeats:
   so it is the fairer measure of what the worker adds (it leaves out the driver's share
   of each call, one call per ``steps_per_call`` vector steps).
 
+A last section times 2D navigation's numpy vector env against gymnasium's SyncVectorEnv of
+the same single envs (same tasks, same actions), the reason the navigation family has its
+own vector env.
+
 Prints one JSON document.
 
     python benchmarks/env_throughput.py [--quick] [--families atari,mujoco] [--num-envs 8]
@@ -115,6 +119,34 @@ def bench_worker(cfg, seconds: float) -> tuple[float, float]:
     return rate, 1000 * cpu / steps
 
 
+def bench_navigation_vectorization(num_envs: int, seconds: float) -> dict[str, float]:
+    """Steps/s of NavigationVectorEnv vs SyncVectorEnv of Navigation2DEnv, same tasks and actions."""
+    import gymnasium as gym
+    import numpy as np
+
+    from relayrl.envs.meta import make_task_vector_env, sample_tasks
+
+    tasks = sample_tasks("relayrl/Navigation2D-v0", num_envs, np.random.default_rng(0))
+    actions = np.random.default_rng(0).uniform(-0.1, 0.1, size=(num_envs, 2)).astype(np.float32)
+    envs = {
+        "numpy_vector_env": make_task_vector_env("relayrl/Navigation2D-v0", tasks),
+        "gymnasium_sync_vector_env": gym.vector.SyncVectorEnv(
+            [lambda t=t: gym.make("relayrl/Navigation2D-v0", task=t) for t in tasks]
+        ),
+    }
+    rates = {}
+    for name, venv in envs.items():
+        venv.reset(seed=0)
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for _ in range(20):
+                venv.step(actions)
+            steps += 20 * num_envs
+        rates[name] = steps / (time.perf_counter() - start)
+        venv.close()
+    return rates
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--families", default=",".join(FAMILIES),
@@ -166,6 +198,19 @@ def main(argv=None) -> int:
             "overhead_cpu": round(med_cpu["worker"] / med_cpu["raw"] - 1, 3),
         }
         print(json.dumps({name: out["results"][name]}), file=sys.stderr, flush=True)
+    nav: dict[str, dict[str, list[float]]] = {}
+    for n in (20, 400):  # a 2D-navigation meta-batch (20 tasks), and 20 trajectories x 20 tasks
+        runs: dict[str, list[float]] = {}
+        for _ in range(args.repeats):
+            for k, v in bench_navigation_vectorization(n, min(args.seconds, 2.0)).items():
+                runs.setdefault(k, []).append(v)
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        nav[str(n)] = {
+            "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
+            "ratio_numpy_vs_sync": round(med["numpy_vector_env"] / med["gymnasium_sync_vector_env"], 1),
+        }
+    out["navigation_vectorization"] = nav
+    print(json.dumps({"navigation_vectorization": nav}), file=sys.stderr, flush=True)
     out["machine"]["load_avg_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     ray.shutdown()
