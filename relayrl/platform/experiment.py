@@ -290,6 +290,20 @@ class Experiment:
         ret = m.get("episode_return_mean", math.nan)
         return s.episode_return_mean is not None and not math.isnan(ret) and ret >= s.episode_return_mean
 
+    def record_video(self, max_steps: int = 1000) -> np.ndarray:
+        """One greedy episode of the current policy as frames [T, H, W, 3] (for TensorBoard)."""
+        from relayrl.envs.video import record_episode
+
+        policy = self.algo.make_policy(self.cfg, self.env_info, seed=self.cfg.seed)
+        policy.set_weights(ray.get(self.weights))
+
+        def act(obs):
+            actions, _ = policy.compute_actions(np.asarray(obs)[None], env_steps=0, explore=False)
+            return actions[0]
+
+        return record_episode(self.cfg.env.id, act, seed=self.cfg.seed + self.iteration,
+                              max_steps=max_steps, env_kwargs=self.cfg.env.kwargs)
+
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, directory: str | os.PathLike, *, include_replay: bool = True) -> str:

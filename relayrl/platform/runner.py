@@ -59,6 +59,16 @@ def run_dir(cfg: ExperimentConfig, logdir: str | None = None) -> Path:
     return Path(logdir or cfg.run.logdir) / cfg.name / f"{stamp}-seed{cfg.seed}"
 
 
+def maybe_log_video(trainer: Any, tb: TensorBoardLogger, cfg: ExperimentConfig,
+                    metrics: dict[str, Any]) -> None:
+    """Every ``run.video_every`` iterations, one greedy episode as a TensorBoard video."""
+    every = cfg.run.video_every
+    if not every or int(metrics["iteration"]) % every or not hasattr(trainer, "record_video"):
+        return
+    frames = trainer.record_video()
+    tb.log_video("episode_video", frames, step=int(metrics["env_steps"]))
+
+
 def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | None = None,
           progress: bool | None = None) -> dict[str, Any]:
     """Run ``cfg`` until its stop condition; return the last iteration's metrics.
@@ -85,6 +95,7 @@ def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | No
             if show:
                 print_progress(metrics)
             it = int(metrics["iteration"])
+            maybe_log_video(trainer, tb, cfg, metrics)
             finished = trainer.done(metrics)
             every = cfg.run.checkpoint_every
             if finished or (every and it % every == 0):

@@ -126,8 +126,11 @@ class RelayTrainable(tune.Trainable):
         self.tb = TensorBoardLogger(trial_dir, to_dict(self.cfg))
 
     def step(self) -> dict[str, Any]:
+        from relayrl.platform.runner import maybe_log_video
+
         m = self.trainer.train_iteration()
         self.tb.log(m, step=int(m["env_steps"]))
+        maybe_log_video(self.trainer, self.tb, self.cfg, m)
         out = {k: v for k, v in m.items() if isinstance(v, (int, float, str, bool))}
         out["done"] = bool(self.trainer.done(m))
         return out
