@@ -13,6 +13,12 @@ forces clipped to [-1, 1]), which equals the rllab formula MAML used; the Ant te
 when its torso leaves z in [0.2, 1.0], as in both. The horizon (200) is the TimeLimit set at
 registration. Everything else (observations, initial-state noise, frame skip 5) is
 gymnasium's v5 default. This module imports MuJoCo; ``relayrl.envs`` loads it lazily.
+
+Known differences from the authors' rllab code: it measured v_x as the torso subtree's
+centre-of-mass velocity (here: the torso body's displacement per step, gymnasium's
+definition), used rllab's observations, and gave the Ant an alive bonus of 0.05 where the
+project's reference (and gymnasium's Ant) use 1; pass ``healthy_reward=0.05`` (any Ant-v5
+keyword works) to match that code.
 """
 
 from __future__ import annotations
