@@ -159,6 +159,10 @@ class Battle:
         self.order_kind = spec.enemy_order_kind
         self.order_to = np.array(spec.enemy_order_to if spec.enemy_order_to else (0.0, 0.0))
         self._offdiag = ~np.eye(U, dtype=bool)
+        self._rsum = self.radius[:, None] + self.radius[None, :]
+        self._share = np.where(self.static[:, None], 0.0, np.where(self.static[None, :], 1.0, 0.5))
+        ang = (np.arange(U)[:, None] - np.arange(U)[None, :]) * 2.399963  # coincident units: fixed directions
+        self._tie = np.stack([np.cos(ang), np.sin(ang)], axis=-1)[None]
         self._ei = np.arange(self.E)[:, None]
         self._ui = np.arange(U)[None, :]
         self.step_count = np.zeros(self.E, dtype=np.int64)
@@ -202,7 +206,7 @@ class Battle:
     def _update_geometry(self) -> None:
         # delta[e, i, j] = pos_j - pos_i ; dist[e, i, j] = |pos_j - pos_i|
         self.delta = self.pos[:, None, :, :] - self.pos[:, :, None, :]
-        self.dist = np.sqrt(np.einsum("eijk,eijk->eij", self.delta, self.delta))
+        self.dist = np.hypot(self.delta[..., 0], self.delta[..., 1])
 
     # ---------------------------------------------------------------- terrain
     def walkable(self, xy: np.ndarray) -> np.ndarray:
@@ -338,9 +342,9 @@ class Battle:
             unit = vec / np.maximum(norm, 1e-12)[..., None]
             new_pos = pos + unit * np.where(moving, step_len, 0.0)[..., None]
             new_pos = self._keep_on_ground(pos, new_pos)
-        new_pos = self._separate(new_pos)
         self.pos = new_pos
         self._update_geometry()
+        self._separate()
 
         # ---- attacks: fire if the target is in range after moving and the weapon is ready in time
         gap_after = (
@@ -397,31 +401,22 @@ class Battle:
         fallback = np.where(ok_x[..., None], slide_x, np.where(ok_y[..., None], slide_y, old))
         return np.where(ok[..., None], new, fallback)
 
-    def _separate(self, pos: np.ndarray, iterations: int = 2) -> np.ndarray:
-        """Push apart overlapping live ground units (static ones do not move)."""
+    def _separate(self, iterations: int = 2) -> None:
+        """Push apart overlapping live ground units (static ones do not move); updates pos and geometry."""
         solid = self.alive & self.ground[None]
-        pair = solid[:, :, None] & solid[:, None, :] & self._offdiag[None]
-        if not pair.any():
-            return pos
-        rsum = self.radius[:, None] + self.radius[None, :]
-        share = np.where(self.static[:, None], 0.0, np.where(self.static[None, :], 1.0, 0.5))
-        U = self.U
-        # deterministic direction for coincident units
-        ang = (np.arange(U)[:, None] - np.arange(U)[None, :]) * 2.399963
-        tie = np.stack([np.cos(ang), np.sin(ang)], axis=-1)
         for _ in range(iterations):
-            d = pos[:, :, None, :] - pos[:, None, :, :]  # i - j
-            dn = np.hypot(d[..., 0], d[..., 1])
-            over = np.where(pair, rsum[None] - dn, 0.0)
+            # self.delta[e, i, j] = pos_j - pos_i ; overlap of the discs of i and j
+            over = self._rsum - self.dist
+            over = np.where(solid[:, :, None] & solid[:, None, :] & self._offdiag, over, 0.0)
             if not (over > 1e-9).any():
-                break
-            over = np.maximum(over, 0.0) * share[None]
-            direction = np.where((dn > 1e-9)[..., None], d / np.maximum(dn, 1e-12)[..., None], tie[None])
-            push = np.einsum("eij,eijk->eik", over, direction)
-            pushed = pos + push
+                return
+            over = np.maximum(over, 0.0) * self._share
+            dn = self.dist
+            direction = np.where((dn > 1e-9)[..., None], -self.delta / np.maximum(dn, 1e-12)[..., None], self._tie)
+            pushed = self.pos + np.einsum("eij,eijk->eik", over, direction)
             ok = self.walkable(pushed) | ~solid
-            pos = np.where(ok[..., None], pushed, pos)
-        return pos
+            self.pos = np.where(ok[..., None], pushed, self.pos)
+            self._update_geometry()
 
     def _apply_hits(self, fires: np.ndarray, att: np.ndarray) -> np.ndarray:
         """Resolve every hit of this step: shields absorb first, armor then reduces each hit (min 0.5)."""
