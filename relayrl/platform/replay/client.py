@@ -1,11 +1,13 @@
 """The replay client: the only object learners and rollout workers hold.
 
-It hides actor handles and shards. Inserts go to one shard per call (round robin from a
-random start, so many writers spread evenly). A sample from a table with ``K > 1`` shards
+It hides actor handles and shards. Each insert call goes to one shard, round robin. A sample from a table with ``K > 1`` shards
 first asks every shard for its item count and total mass, splits the batch over shards with
 one multinomial draw on those masses, then fetches each shard's part: an item's chance is
 its share of its shard's mass times the shard's share of the total, i.e. its share of the
 total, so uniform stays uniform and prioritized stays proportional to ``p^alpha``.
+
+The split's random seed is drawn by shard 0 and routing starts at shard 0, so every random
+choice lives in the (checkpointed) service and a restored service continues exactly.
 
 The client pickles (handles and configs travel, nothing else), so it can be passed to rollout
 worker and learner actors; only the copy that created the actors may close them.
@@ -14,7 +16,6 @@ worker and learner actors; only the copy that created the actors may close them.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,10 +55,7 @@ class ReplayClient:
         self._init_local()
 
     def _init_local(self) -> None:
-        seed = uuid.uuid4().int & ((1 << 63) - 1)
-        self._rng = np.random.default_rng(seed)
-        self._next_shard = {n: int(self._rng.integers(c.num_shards))
-                            for n, c in self._configs.items()}
+        self._next_shard = dict.fromkeys(self._configs, 0)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"actors": self._actors, "configs": list(self._configs.values()),
@@ -193,9 +191,9 @@ class ReplayClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.002
         while True:
-            stats = _get([a.mass.remote(table) for a in actors])
-            sizes = np.array([s for s, _ in stats], dtype=np.int64)
-            masses = np.array([m for _, m in stats], dtype=np.float64)
+            stats = _get([a.mass.remote(table, j == 0) for j, a in enumerate(actors)])
+            sizes = np.array([s[0] for s in stats], dtype=np.int64)
+            masses = np.array([s[1] for s in stats], dtype=np.float64)
             if masses.sum() > 0:
                 break
             if deadline is not None and time.monotonic() >= deadline:
@@ -207,7 +205,7 @@ class ReplayClient:
         if c.sampler in ("fifo", "lifo"):
             counts = _split_by_size(n, sizes)
         else:
-            counts = self._rng.multinomial(n, masses / masses.sum())
+            counts = np.random.default_rng(stats[0][2]).multinomial(n, masses / masses.sum())
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         asked = [j for j in range(len(actors)) if counts[j] > 0]
         refs = [getattr(actors[j], method).remote(table, int(counts[j]), remaining)
@@ -218,8 +216,14 @@ class ReplayClient:
 
     # ---- priorities, info -------------------------------------------------------------------
 
-    def update_priorities(self, table: str, keys: np.ndarray, priorities: np.ndarray) -> None:
-        """Fire and forget; keys of items removed meanwhile are ignored by the shard."""
+    def update_priorities(self, table: str, keys: np.ndarray, priorities: np.ndarray, *,
+                          wait: bool = False) -> int | None:
+        """Set new priorities; keys of items removed meanwhile are ignored by their shard.
+
+        Fire and forget by default, so a learner never waits on it; as with any call into an
+        async actor, a later sample may then run before the update lands. ``wait=True``
+        returns once applied (the number of items updated), for reproducible runs.
+        """
         keys = np.asarray(keys, dtype=np.int64).reshape(-1)
         p = np.asarray(priorities, dtype=np.float64).reshape(-1)
         if keys.shape != p.shape or not np.all(np.isfinite(p)) or np.any(p < 0):
@@ -228,10 +232,12 @@ class ReplayClient:
                               f"{list(np.shape(priorities))} (min {np.min(p) if p.size else None})")
         actors = self._shards(table)
         k = len(actors)
+        refs = []
         for j, actor in enumerate(actors):
             mine = (keys % k) == j if k > 1 else slice(None)
             if k == 1 or np.any(mine):
-                actor.update_priorities.remote(table, keys[mine], p[mine])
+                refs.append(actor.update_priorities.remote(table, keys[mine], p[mine]))
+        return sum(_get(refs)) if wait else None
 
     def info(self, table: str | None = None) -> dict[str, dict[str, Any]]:
         """Per table: size, capacity, counts, rates, blocked time, rate-limiter state."""

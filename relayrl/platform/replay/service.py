@@ -194,10 +194,15 @@ class ReplayService:
                               timeout: float | None = None) -> ShardSample:
         return await self._sample(table, n, timeout, episodes=True)
 
-    async def mass(self, table: str) -> tuple[int, float]:
-        """(items, total sampling mass) of this shard, for the client's split across shards."""
+    async def mass(self, table: str, with_seed: bool = False) -> tuple[int, float, int | None]:
+        """(items, total sampling mass, seed) of this shard, for the client's split of a batch.
+
+        The seed for the split comes from the shard's own (checkpointed) generator, so a
+        restored service splits batches exactly as the original would have.
+        """
         shard = self._shard(table)
-        return shard.size, shard.mass()
+        seed = int(shard.rng.integers(1 << 62)) if with_seed else None
+        return shard.size, shard.mass(), seed
 
     async def update_priorities(self, table: str, keys: np.ndarray, priorities: np.ndarray) -> int:
         shard = self._shard(table)
