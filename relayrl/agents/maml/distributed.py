@@ -77,7 +77,8 @@ class RaySamplerPool:
         self.actor_options = {"num_cpus": ro.num_cpus_per_worker, "max_restarts": ro.max_restarts}
         self.actors = [
             SamplerActor.options(**self.actor_options).remote(
-                cfg.env.id, lc, self.client, seed=cfg.seed * 1000 + i + 1, worker_index=i)
+                cfg.env.id, lc, self.client, seed=cfg.seed * 1000 + i + 1, worker_index=i,
+                num_threads=max(1, int(ro.num_cpus_per_worker)))
             for i in range(ro.num_workers)]
         self.num_workers = ro.num_workers
         self.restarts = 0

@@ -79,7 +79,7 @@ def to_numpy(params: Params) -> dict[str, np.ndarray]:
 
 
 def from_numpy(arrays: dict[str, np.ndarray], *, requires_grad: bool = False) -> Params:
-    return {k: torch.as_tensor(np.asarray(v), dtype=torch.float32).clone().requires_grad_(requires_grad)
+    return {k: torch.tensor(np.array(v, dtype=np.float32)).requires_grad_(requires_grad)
             for k, v in arrays.items()}
 
 

@@ -120,7 +120,9 @@ class TaskSampler:
 class SamplerActor:
     """A :class:`TaskSampler` as a Ray actor writing to the replay service's queue tables."""
 
-    def __init__(self, env_id: str, cfg: MAMLConfig, client: Any, *, seed: int, worker_index: int):
+    def __init__(self, env_id: str, cfg: MAMLConfig, client: Any, *, seed: int, worker_index: int,
+                 num_threads: int = 1):
+        torch.set_num_threads(num_threads)  # its share of the node, not every core
         self.sampler = TaskSampler(env_id, cfg, seed=seed)
         self.client = client
         self.worker_index = worker_index

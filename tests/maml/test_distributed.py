@@ -1,0 +1,66 @@
+"""One distributed meta-iteration on real Ray: sampler actors, the replay queue, the learner."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from relayrl.agents.maml.distributed import task_shares
+from relayrl.platform.config import load_experiment
+
+NAV = str(Path(__file__).resolve().parents[2] / "tune_configs" / "maml_navigation.yaml")
+SMALL = ["learner.meta_batch_size=4", "learner.trajectories_per_task=3",
+         "rollout.num_cpus_per_worker=0.5", "learner.pretrained_baseline=true"]
+
+
+def test_task_shares_cover_the_meta_batch_once():
+    assert task_shares(5, 2) == [(0, 3), (3, 5)]
+    assert task_shares(2, 4) == [(0, 1), (1, 2)]  # idle workers get nothing
+    for n, w in [(40, 3), (20, 20), (7, 1)]:
+        shares = task_shares(n, w)
+        assert shares[0][0] == 0 and shares[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))
+        sizes = [b - a for a, b in shares]
+        assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.timeout(600)
+def test_one_distributed_meta_iteration_through_the_queue(ray_session, tmp_path):
+    from relayrl.agents.maml.trainer import MAMLTrainer
+
+    torch.set_num_threads(1)
+    cfg = load_experiment(NAV, SMALL + ["rollout.num_workers=2"])
+    trainer = MAMLTrainer(cfg)
+    try:
+        before = {k: v.detach().clone() for k, v in trainer.meta.params.items()}
+        m = trainer.train_iteration()
+        # Both workers sampled their half of the meta-batch and wrote it to the queue.
+        stats = trainer.pool.last_stats
+        assert sorted((s["worker_index"], s["num_tasks"]) for s in stats) == [
+            (0, 2), (0, 2), (1, 2), (1, 2)]  # MAML and the joint policy, 2 tasks each
+        info = trainer.pool.client.info()
+        for table in ("maml", "joint"):
+            assert info[table]["size"] == 0  # the learner drained the queue
+        for key in ("iteration", "env_steps", "env_steps_per_s", "time_total_s",
+                    "episode_return_mean", "learner/pre_return", "learner/post_return",
+                    "learner/kl", "learner/surrogate_improvement", "learner/line_search_steps"):
+            assert key in m and not (isinstance(m[key], float) and math.isnan(m[key])), key
+        assert m["iteration"] == 1
+        # 4 tasks x 3 episodes x (pre + post + joint), each at most 100 steps
+        assert 4 * 3 * 3 <= m["env_steps"] <= 4 * 3 * 3 * 100
+        assert m["learner/kl"] <= cfg.learner.max_kl
+        changed = any(not torch.equal(before[k], v.detach()) for k, v in trainer.meta.params.items())
+        assert changed == bool(m["learner/step_accepted"])
+        # A checkpoint written here is what eval-meta reads.
+        path = trainer.save(tmp_path / "checkpoint_000001")
+    finally:
+        trainer.close()
+    from relayrl.agents.maml.evaluate import load_policies
+
+    env_id, lc, policies = load_policies(path)
+    assert env_id == "relayrl/Navigation2D-v0" and set(policies) == {"maml", "pretrained", "random init"}
+    np.testing.assert_array_equal(policies["maml"]["w0"], trainer.meta.get_weights()["w0"])
