@@ -16,6 +16,7 @@ ALGORITHMS: dict[str, str] = {
     "maml_trpo": "relayrl.agents.maml.algorithm:MAMLTRPO",
     "ebu": "relayrl.agents.dqn.ebu:EBU",
     "random": "relayrl.agents.random_agent:RandomAgent",
+    "pg": "relayrl.agents.pg.algorithm:PG",
 }
 
 

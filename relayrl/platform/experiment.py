@@ -124,7 +124,8 @@ class Experiment:
         self.on_policy = self.algo.schedule == "on_policy"
         self.updates_per_env_step = float(getattr(lcfg, "updates_per_env_step", 0.0))
         self.learning_starts = int(getattr(lcfg, "learning_starts", 0))
-        self.publish_every = max(1, int(getattr(lcfg, "publish_every", 1)))
+        # On-policy: every update makes a new policy version, published at once.
+        self.publish_every = 1 if self.on_policy else max(1, int(getattr(lcfg, "publish_every", 1)))
         self.env_info = EnvInfo.probe(cfg)
         tables = self.algo.tables(cfg, self.env_info)
         self.client = ReplayClient.create(tables, num_cpus=cfg.resources.replay_num_cpus)
@@ -252,9 +253,9 @@ class Experiment:
                 self._submit(i)
             while self.inflight:
                 self._collect(timeout=None)
-            # one batch per policy version: the learner drains what this version wrote
+            # one batch per policy version: the learner drains what this version wrote,
+            # and the update publishes the next version
             self._update(1)
-            self._publish()
 
     def _metrics(self, elapsed: float, steps: int, updates: int) -> dict[str, Any]:
         m: dict[str, Any] = {

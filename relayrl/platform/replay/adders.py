@@ -444,6 +444,7 @@ class SequenceAdder(_Adder):
     At an episode end the unsent steps become one last sequence, padded to ``L`` with
     zeros (frame stacks repeat the last real step) and ``mask = False`` on the padding, or
     are dropped with ``pad_episode_end=False``. Sequences never cross an episode end.
+    ``flush_partial=True`` (on-policy fragments) also cuts and pads at every ``flush``.
     """
 
     produces = ("obs", "action", "reward", "next_obs", "terminated", "truncated", "mask")
@@ -451,7 +452,7 @@ class SequenceAdder(_Adder):
     def __init__(self, client: Any, table: str, num_envs: int, *, sequence_length: int,
                  overlap: int = 0, pad_episode_end: bool = True, chunk_size: int = 16,
                  frame_stack: int | None = None, max_in_flight: int = 2,
-                 insert_timeout: float | None = None):
+                 insert_timeout: float | None = None, flush_partial: bool = False):
         super().__init__(client, table, num_envs, frame_stack=frame_stack,
                          max_in_flight=max_in_flight, insert_timeout=insert_timeout)
         c = self.config
@@ -468,6 +469,9 @@ class SequenceAdder(_Adder):
             raise ReplayConfigError(f"SequenceAdder: chunk_size={chunk_size!r} must be an "
                                     f"int >= 1")
         self.L, self.overlap, self.pad = sequence_length, overlap, bool(pad_episode_end)
+        # On-policy fragments: flush() also sends each env's unfinished sequence (padded), so
+        # every step reaches the learner with the policy version that acted it.
+        self.flush_partial = bool(flush_partial)
         self.chunk_size = chunk_size
         self._buf = [_StepBuffer() for _ in range(num_envs)]
         self._fresh = np.zeros(num_envs, dtype=np.int64)  # buffered steps not yet sent
@@ -544,7 +548,18 @@ class SequenceAdder(_Adder):
             self._send(self._columns(chunk))
 
     def flush(self) -> None:
-        """Send the complete sequences collected so far and wait until they are in the table."""
+        """Send the complete sequences collected so far and wait until they are in the table.
+
+        With ``flush_partial``, unfinished sequences are sent too (padded) and the episode
+        goes on in a fresh sequence.
+        """
+        if self.flush_partial:
+            for i in range(self.num_envs):
+                buf = self._buf[i].steps
+                if self._fresh[i] > 0:
+                    self._emit(i, self._padded(buf))
+                self._buf[i].steps = []
+                self._fresh[i] = 0
         self._send_chunk()
         self._wait_all()
 
