@@ -1,0 +1,178 @@
+"""``maml_results.py report``: meta-test every run's last checkpoint, write maml.md and plots.
+
+Runs are directories ``<family>_seed<k>`` made by ``maml_results.py train`` (``metrics.jsonl``
+and ``checkpoint_*``). Per family the report averages over seeds and compares with the
+paper's table (Finn et al. 2017). The throughput table comes from
+``results/maml_throughput.json`` when ``maml_throughput.py`` wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from pathlib import Path
+
+PAPER = {
+    "relayrl/Navigation2D-v0": {"maml": [-40.41, -11.68, -3.33, -3.23],
+                                "pretrained": [-40.81, -19.73, -11.72, -8.47],
+                                "random init": [-82.66, -57.96, -53.84, -46.81], "oracle": -2.29},
+    "relayrl/HalfCheetahVel-v0": {"maml": [-129.53, -78.57, -66.62, -60.78], "oracle": -54.47},
+    "relayrl/HalfCheetahDir-v0": {"maml": [-50.69, 293.19, 313.48, 315.65], "oracle": 442.69},
+    "relayrl/AntVel-v0": {"maml": [30.58, 96.74, 100.06, 101.41], "oracle": 107.89},
+    "relayrl/AntDir-v0": {"maml": [8.66, 499.15, 500.68, 499.11], "oracle": 524.80},
+}
+
+
+def read_metrics(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def plot_training(family: str, runs: dict[str, list[dict]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, rows) in enumerate(sorted(runs.items())):
+        it = [r["iteration"] for r in rows]
+        color = f"C{i}"
+        ax.plot(it, [r["learner/post_return"] for r in rows], color=color, label=f"{name} post-adaptation")
+        ax.plot(it, [r["learner/pre_return"] for r in rows], color=color, ls=":", label=f"{name} pre")
+        if "pretrained/return" in rows[0]:
+            ax.plot(it, [r["pretrained/return"] for r in rows], color=color, ls="--", alpha=0.5,
+                    label=f"{name} pretrained (joint TRPO)")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("mean episode return (training tasks)")
+    ax.set_title(f"MAML-TRPO on {family}")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_meta_test(family: str, mean: dict[str, list[float]], oracle: float | None, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, curve in mean.items():
+        ax.plot(range(len(curve)), curve, marker="o", label=name)
+    if oracle is not None:
+        ax.axhline(oracle, color="k", ls="--", label="oracle")
+    paper = PAPER.get(family, {}).get("maml")
+    if paper:
+        ax.plot(range(4), paper, color="grey", ls=":", marker="x", label="MAML (paper)")
+    ax.set_xlabel("adaptation steps at meta-test")
+    ax.set_ylabel("mean return, 40 new tasks")
+    ax.set_xticks(range(4))
+    ax.set_title(family)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def fmt(xs: list[float]) -> str:
+    if len(xs) == 1:
+        return f"{xs[0]:.2f}"
+    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f}"
+
+
+def report(args) -> dict:
+    from relayrl.agents.maml.evaluate import load_policies, meta_test
+
+    runs_dir = Path(args.runs)
+    results_dir = Path(args.md).parent
+    families: dict[str, dict[str, Path]] = {}
+    for run in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        m = re.match(r"(.+)_seed(\d+)$", run.name)
+        if m:
+            families.setdefault(m.group(1), {})[run.name] = run
+    out: dict = {"families": {}}
+    md = ["# MAML-TRPO results", "",
+          "Produced by `benchmarks/maml_results.py` (training runs with the in-process task sampler; "
+          "the same sampler code the Ray actors run) and `benchmarks/maml_throughput.py`. "
+          "Meta-test: 40 new tasks (seeded apart from training), 20 episodes per task per "
+          "step, the training inner step size at every step; mean over tasks and episodes, "
+          "then mean ± std over seeds.", ""]
+    for family, runs in families.items():
+        curves, per_seed, env_id = {}, {}, None
+        for name, run in runs.items():
+            rows = read_metrics(run)
+            ckpts = sorted(p for p in run.glob("checkpoint_*") if (p / "relayrl_checkpoint.json").exists())
+            if not rows or not ckpts:
+                continue
+            curves[name] = rows
+            env_id, lc, policies = load_policies(ckpts[-1])
+            res = meta_test(env_id, lc, policies, num_tasks=args.tasks, seed=0)
+            res["iterations"] = rows[-1]["iteration"]
+            res["checkpoint"] = str(ckpts[-1])
+            res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
+            per_seed[name] = res
+        if not per_seed:
+            continue
+        plot_training(family, curves, results_dir / f"maml_{family}_training.png")
+        names = list(next(iter(per_seed.values()))["returns"])
+        mean = {n: [statistics.mean(r["returns"][n][s] for r in per_seed.values()) for s in range(4)]
+                for n in names}
+        oracles = [r["oracle"] for r in per_seed.values() if "oracle" in r]
+        oracle = statistics.mean(oracles) if oracles else None
+        plot_meta_test(env_id, mean, oracle, results_dir / f"maml_{family}_metatest.png")
+        iters = sorted(r["iterations"] for r in per_seed.values())
+        md += [f"## {env_id}", "",
+               f"{len(per_seed)} seed(s), meta-iterations reached: {iters}; median wall time per "
+               f"meta-iteration {statistics.median(r['time_per_iteration_s'] for r in per_seed.values()):.1f} s "
+               f"(in-process sampler, shared 2-core machine). Config: `{runs_dir}/{next(iter(per_seed))}/"
+               f"{Path(next(iter(per_seed.values()))['checkpoint']).name}/config.yaml`.", "",
+               "| policy | 0 steps | 1 step | 2 steps | 3 steps |", "|---|---|---|---|---|"]
+        for n in names:
+            md.append(f"| {n} | " + " | ".join(fmt([r["returns"][n][s] for r in per_seed.values()])
+                                             for s in range(4)) + " |")
+        if oracles:
+            md.append(f"| oracle (optimal controller) | {fmt(oracles)} | | | |")
+        paper = PAPER.get(env_id, {})
+        for n in ("maml", "pretrained", "random init"):
+            if n in paper:
+                md.append(f"| paper: {n} | " + " | ".join(f"{x:.2f}" for x in paper[n]) + " |")
+        if "oracle" in paper:
+            md.append(f"| paper: oracle | {paper['oracle']:.2f} | | | |")
+        checks = {}
+        if "pretrained" in mean:
+            checks["maml_beats_pretrained_at_every_step"] = all(
+                a > b for a, b in zip(mean["maml"], mean["pretrained"]))
+        checks["adapted_above_unadapted"] = mean["maml"][1] > mean["maml"][0]
+        if env_id == "relayrl/Navigation2D-v0":
+            checks["one_step_at_least_paper_-11.68"] = mean["maml"][1] >= -11.68
+            checks["two_steps_at_least_paper_-3.33"] = mean["maml"][2] >= -3.33
+        md += ["", "Checks: " + ", ".join(f"{k} = **{v}**" for k, v in checks.items()), "",
+               f"![training](maml_{family}_training.png) ![meta-test](maml_{family}_metatest.png)", ""]
+        out["families"][env_id] = {"per_seed": per_seed, "mean": mean, "oracle": oracle,
+                                   "checks": checks}
+    tp = results_dir / "maml_throughput.json"
+    if tp.exists():
+        data = json.loads(tp.read_text())
+        md += ["## Distributed sampling throughput", "",
+               "`python benchmarks/maml_throughput.py --workers 1 2 4 --iterations 5 > "
+               "benchmarks/results/maml_throughput.json` — a `ray.cluster_utils.Cluster` with one "
+               "1-CPU Ray node per sampler actor; 2D navigation meta-batch of 20 tasks x 20 "
+               f"episodes before and after the local inner step; machine cores: {data['cpu_count']}.", "",
+               "| workers | nodes used | median s / meta-batch | meta-batches / s | env steps / s | speedup |",
+               "|---|---|---|---|---|---|"]
+        for r in data["rows"]:
+            md.append(f"| {r['workers']} | {r['nodes_used']} | {r['median_sample_s']:.2f} | "
+                      f"{r['meta_batches_per_s']:.3f} | {r['env_steps_per_s']:,.0f} | "
+                      f"{r['speedup_vs_first']:.2f}x |")
+        two = [r for r in data["rows"] if r["workers"] == 2 and r["median_meta_iteration_s"]]
+        if two:
+            md += ["", f"Full meta-iteration with 2 workers (sampling + second-order TRPO "
+                       f"meta-update in the driver): median {two[0]['median_meta_iteration_s']:.1f} s "
+                       f"over {len(two[0]['meta_iteration_s'])} iterations."]
+        out["throughput"] = data
+    Path(args.md).write_text("\n".join(md) + "\n")
+    (results_dir / "maml_results.json").write_text(json.dumps(out, indent=1, default=str))
+    return {"md": args.md, "families": {k: v["checks"] for k, v in out["families"].items()}}
