@@ -1,8 +1,9 @@
-"""The battle kernel: E independent battles on one map, stepped together with numpy.
+"""The battle state: E independent battles on one map, stepped together by one kernel call.
 
-State is a set of arrays with a leading env dimension and one column per unit (units of
-team 0 first, in SMAC's agent order, then team 1 in creation order). One call to
-:meth:`Battle.step` advances every battle by ``step_mul`` game loops (SMAC's 8):
+State is a set of numpy arrays with a leading env dimension and one column per unit (units
+of team 0 first, in SMAC's agent order, then team 1 in creation order). One call to
+:meth:`Battle.step` (the compiled loop of ``kernel.py``) advances every battle by
+``step_mul`` game loops (SMAC's 8):
 
 1. orders: learner actions arrive as orders (stop / move / attack / heal); built-in units
    attack-move: keep a live target in sight, else take the closest enemy they can hit in
@@ -27,6 +28,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from relayrl.envs.smaclike.kernel import (
+    ORDER_ATTACK_ALLIES,
+    ORDER_ATTACK_MOVE,
+    ORDER_HOLD,
+    _geometry,
+    step_kernel,
+)
 from relayrl.envs.smaclike.maps import MapSpec, _terrain, spawn_positions
 from relayrl.envs.smaclike.units import (
     ATTRIBUTES,
@@ -166,6 +174,23 @@ class Battle:
         self._ei = np.arange(self.E)[:, None]
         self._ui = np.arange(U)[None, :]
         self.step_count = np.zeros(self.E, dtype=np.int64)
+        t = self.terrain
+        order_code = {"attack_move": ORDER_ATTACK_MOVE, "attack_allies": ORDER_ATTACK_ALLIES, "hold": ORDER_HOLD}[self.order_kind]
+        f8 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        b1 = lambda a: np.ascontiguousarray(a, dtype=np.bool_)  # noqa: E731
+        self._kernel_static = (
+            np.ascontiguousarray(self.team, dtype=np.int64), f8(self.radius), f8(self.speed), f8(self.sight), f8(self.range),
+            f8(self.cooldown_loops), f8(self.attacks), f8(self.hp_max), f8(self.shield_max), f8(self.armor),
+            f8(self.energy_max), f8(self.energy_regen), f8(self.heal_rate), f8(self.heal_cost), f8(self.heal_range),
+            b1(self.has_weapon), b1(self.is_healer), b1(self.is_air), b1(self.static), b1(self.zerg), b1(self.suicide),
+            b1(self.threat), b1(self.splash_line), b1(self.splash_burst), f8(self.splash_radius), f8(self.line_half),
+            b1(self.can_hit), b1(self.can_heal), f8(self.hit_damage),
+            b1(self.pathing),
+            t.dist if t.dist is not None else np.zeros((1, 1), np.float32),
+            t.next_hop if t.next_hop is not None else np.zeros((1, 1), np.int32),
+            t.dist is not None, order_code, f8(self.order_to), float(self.step_mul),
+            SHIELD_REGEN_PER_LOOP, SHIELD_REGEN_DELAY_LOOPS, ZERG_REGEN_PER_LOOP,
+        )  # fmt: skip
         self._alloc()
         self.reset(np.ones(self.E, dtype=bool))
 
@@ -205,8 +230,7 @@ class Battle:
 
     def _update_geometry(self) -> None:
         # delta[e, i, j] = pos_j - pos_i ; dist[e, i, j] = |pos_j - pos_i|
-        self.delta = self.pos[:, None, :, :] - self.pos[:, :, None, :]
-        self.dist = np.hypot(self.delta[..., 0], self.delta[..., 1])
+        _geometry(self.pos, self.dist, self.delta)
 
     # ---------------------------------------------------------------- terrain
     def walkable(self, xy: np.ndarray) -> np.ndarray:
@@ -216,28 +240,6 @@ class Battle:
         cx = clamp(x.astype(np.int64), 0, self.map_w - 1)
         cy = clamp(y.astype(np.int64), 0, self.map_h - 1)
         return inside & self.pathing[cx, cy]
-
-    def _cell(self, xy: np.ndarray) -> np.ndarray:
-        cx = clamp(xy[..., 0].astype(np.int64), 0, self.map_w - 1)
-        cy = clamp(xy[..., 1].astype(np.int64), 0, self.map_h - 1)
-        return cx * self.map_h + cy
-
-    def _steer(self, pos: np.ndarray, goal: np.ndarray, ground: np.ndarray) -> np.ndarray:
-        """Point to head for: the goal itself, or the next cell of the shortest walk when a wall is in the way."""
-        t = self.terrain
-        if t.dist is None:
-            return goal
-        c, g = self._cell(pos), self._cell(goal)
-        d_walk = t.dist[c, g]
-        dx = np.abs(c // self.map_h - g // self.map_h)
-        dy = np.abs(c % self.map_h - g % self.map_h)
-        octile = np.maximum(dx, dy) + (np.sqrt(2.0) - 1.0) * np.minimum(dx, dy)
-        blocked = ground & (d_walk > octile + 1e-3) & np.isfinite(d_walk)
-        if not blocked.any():
-            return goal
-        hop = t.next_hop[c, g]
-        hop_xy = np.stack([hop // self.map_h + 0.5, hop % self.map_h + 0.5], axis=-1)
-        return np.where(blocked[..., None], hop_xy, goal)
 
     # ------------------------------------------------------------------ orders
     def builtin_orders(self, team: int, kind: np.ndarray, dest: np.ndarray, target: np.ndarray) -> None:
@@ -252,245 +254,17 @@ class Battle:
             self.hunting[:, sel] = True
         target[:, sel] = -1
 
-    def _acquire(self, amove: np.ndarray, dest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Built-in targeting: keep a live target in sight, else the closest hittable enemy in sight."""
-        E, U = self.E, self.U
-        ei, ui = self._ei, self._ui
-        D = self.dist
-        in_sight = D <= self.sight[None, :, None]
-        if self.order_kind == "hold":  # holding units only engage what is in weapon range
-            gap = D - self.radius[None, :, None] - self.radius[None, None, :]
-            in_sight = in_sight & ((gap <= self.range[None, :, None] + 1e-6) | (self.team[None, :, None] == 0))
-        cand = self.alive[:, None, :] & self.can_hit[None] & in_sight
-        score = np.where(cand, D + np.where(self.threat, 0.0, 1000.0)[None, None, :], np.inf)
-        best = np.argmin(score, axis=2)
-        has = np.isfinite(score[ei, ui, best])
-        cur = self.ai_target
-        cur_c = clamp(cur, 0, U - 1)
-        keep = (cur >= 0) & cand[ei, ui, cur_c]
-        tgt = np.where(keep, cur, np.where(has, best, -1))
-        tgt = np.where(amove & self.has_weapon[None], tgt, -1)
-        self.ai_target = tgt
-        heal = np.full((E, U), -1, dtype=np.int64)
-        if self.any_healer:
-            hurt = self.alive & (self.hp < self.hp_max[None])
-            hc = hurt[:, None, :] & self.can_heal[None] & in_sight
-            hs = np.where(hc, D, np.inf)
-            hb = np.argmin(hs, axis=2)
-            hh = np.isfinite(hs[ei, ui, hb])
-            heal = np.where(amove & self.is_healer[None] & hh, hb, -1)
-        # units without a target walk to the ordered point; once there (or when hunting) they
-        # go for the closest enemy anywhere, as the game's AI sends idle units after the enemy.
-        if self.order_kind != "hold":
-            arrived = np.hypot(*(dest - self.pos).transpose(2, 0, 1)) < 1.0
-            self.hunting |= amove & arrived & ~self.static[None]
-        hunt = amove & self.hunting
-        if hunt.any():
-            enemy_alive = self.alive[:, None, :] & (self.team[None, :, None] != self.team[None, None, :])
-            hd = np.where(enemy_alive, D, np.inf)
-            near = np.argmin(hd, axis=2)
-            found = np.isfinite(hd[ei, ui, near])
-            near_pos = self.pos[ei, near]
-            dest = np.where((hunt & found)[..., None], near_pos, dest)
-        return tgt, heal, dest
-
     # -------------------------------------------------------------------- step
     def step(self, kind: np.ndarray, dest: np.ndarray, target: np.ndarray) -> None:
-        """Advance every battle by ``step_mul`` game loops under the given orders.
+        """Advance every battle by ``step_mul`` game loops under the given orders (in the compiled kernel).
 
         kind [E, U] (NONE/STOP/MOVE/ATTACK/HEAL/AMOVE), dest [E, U, 2] for MOVE/AMOVE,
-        target [E, U] unit index for ATTACK/HEAL.
+        target [E, U] unit index for ATTACK/HEAL. ``kind`` and ``dest`` may be overwritten.
         """
-        E, U, L = self.E, self.U, float(self.step_mul)
-        alive = self.alive
-        pos = self.pos
-        kind = np.where(alive, kind, NONE)
-        amove = kind == AMOVE
-        att = np.where(kind == ATTACK, target, -1)
-        heal = np.where(kind == HEAL, target, -1)
-        if amove.any():
-            ai_t, ai_h, dest = self._acquire(amove, dest)
-            att = np.where(amove, ai_t, att)
-            heal = np.where(amove & (ai_h >= 0), ai_h, heal)
-        eidx = ei = self._ei
-        ui = self._ui
-        # an attack needs a live target the weapon can hit; a heal a live biological ally
-        att_c = clamp(att, 0, U - 1)
-        att = np.where((att >= 0) & alive[eidx, att_c] & self.can_hit[ui, att_c], att, -1)
-        heal_c = clamp(heal, 0, U - 1)
-        heal = np.where((heal >= 0) & alive[eidx, heal_c] & self.can_heal[ui, heal_c], heal, -1)
-        has_att, has_heal = att >= 0, heal >= 0
-        tgt = np.where(has_att, att, np.where(has_heal, heal, 0))
-        gap = self.dist[ei, ui, tgt] - self.radius[None] - self.radius[tgt]
-        reach = np.where(has_att, self.range[None], self.heal_range[None])
-        tgt_pos = pos[eidx, tgt]
-        walk_to_dest = (kind == MOVE) | (amove & ~has_att & ~has_heal)
-        need = np.where(has_att | has_heal, gap - reach, 0.0)
-        goal = np.where((has_att | has_heal)[..., None], tgt_pos, pos)
-        dest_dist = np.hypot(dest[..., 0] - pos[..., 0], dest[..., 1] - pos[..., 1])
-        need = np.where(walk_to_dest, dest_dist, need)
-        goal = np.where(walk_to_dest[..., None], dest, goal)
-        need = np.maximum(need, 0.0)
-        travel = np.where(need > 0, need / np.maximum(self.speed[None], 1e-12), 0.0)  # loops to get there
-        step_len = np.minimum(need, self.speed[None] * L)
-        moving = (step_len > 1e-9) & ~self.static[None] & alive
-        new_pos = pos
-        if moving.any():
-            aim = self._steer(pos, goal, self.ground[None] & moving)
-            vec = aim - pos
-            norm = np.hypot(vec[..., 0], vec[..., 1])
-            unit = vec / np.maximum(norm, 1e-12)[..., None]
-            new_pos = pos + unit * np.where(moving, step_len, 0.0)[..., None]
-            new_pos = self._keep_on_ground(pos, new_pos)
-        self.pos = new_pos
-        self._update_geometry()
-        self._separate()
-
-        # ---- attacks: fire if the target is in range after moving and the weapon is ready in time
-        gap_after = (
-            self.dist[ei, ui, tgt] - self.radius[None] - self.radius[tgt]
-        )
-        fire_time = np.maximum(self.cooldown, travel)
-        fires = has_att & (gap_after <= self.range[None] + 1e-6) & (fire_time < L)
-        jitter = self.rng.uniform(*WEAPON_RANDOM_DELAY_LOOPS, size=(E, U))
-        self.cooldown = np.where(
-            fires, np.maximum(fire_time + self.cooldown_loops[None] + jitter - L, 0.0), np.maximum(self.cooldown - L, 0.0)
-        )
-        heals = has_heal & (gap_after <= self.heal_range[None] + 1e-6)
-        self.shot_target = np.where(fires, att, -1)
-        self.heal_target = np.where(heals, heal, -1)
-
-        damaged = np.zeros((E, U), dtype=bool)
-        if fires.any():
-            damaged = self._apply_hits(fires, att)
-        if heals.any():
-            self._apply_heals(heals, heal, np.maximum(L - travel, 0.0))
-
-        # ---- regeneration
-        not_hit = ~damaged
-        regen_loops = clamp(self.since_damage + L - SHIELD_REGEN_DELAY_LOOPS, 0.0, L)
-        self.shield = np.where(
-            not_hit & self.alive,
-            np.minimum(self.shield + SHIELD_REGEN_PER_LOOP * regen_loops, self.shield_max[None]),
-            self.shield,
-        )
-        self.since_damage = np.where(damaged, 0.0, self.since_damage + L)
-        regen = np.where(self.zerg, ZERG_REGEN_PER_LOOP * L, 0.0)
-        self.hp = np.where(self.alive & (self.hp > 0), np.minimum(self.hp + regen[None], self.hp_max[None]), self.hp)
-        self.energy = np.minimum(self.energy + self.energy_regen[None] * L, self.energy_max[None])
-        # ---- deaths (banelings die by exploding)
-        dead = self.alive & ((self.hp <= 0) | (fires & self.suicide[None]))
-        if dead.any():
-            self.alive = self.alive & ~dead
-            self.hp = np.where(dead, 0.0, self.hp)
-            self.shield = np.where(dead, 0.0, self.shield)
-            self.energy = np.where(dead, 0.0, self.energy)
+        jitter = self.rng.uniform(*WEAPON_RANDOM_DELAY_LOOPS, size=(self.E, self.U))
+        step_kernel(
+            self.pos, self.hp, self.shield, self.energy, self.cooldown, self.since_damage, self.alive,
+            self.ai_target, self.hunting, self.shot_target, self.heal_target, self.dist, self.delta,
+            kind, dest, target, jitter, *self._kernel_static,
+        )  # fmt: skip
         self.step_count += 1
-
-    def _keep_on_ground(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        """Ground units may not enter unwalkable cells: slide along the wall, else stay."""
-        if self.is_air.any():  # fliers ignore walls but stay above the map
-            new = np.where(self.is_air[None, :, None], clamp(new, 0.0, np.array([self.map_w, self.map_h]) - 1e-6), new)
-        ok = self.walkable(new) | self.is_air[None]
-        if ok.all():
-            return new
-        slide_x = np.stack([new[..., 0], old[..., 1]], axis=-1)
-        slide_y = np.stack([old[..., 0], new[..., 1]], axis=-1)
-        ok_x = self.walkable(slide_x)
-        ok_y = self.walkable(slide_y)
-        fallback = np.where(ok_x[..., None], slide_x, np.where(ok_y[..., None], slide_y, old))
-        return np.where(ok[..., None], new, fallback)
-
-    def _separate(self, iterations: int = 2) -> None:
-        """Push apart overlapping live ground units (static ones do not move); updates pos and geometry."""
-        solid = self.alive & self.ground[None]
-        for _ in range(iterations):
-            # self.delta[e, i, j] = pos_j - pos_i ; overlap of the discs of i and j
-            over = self._rsum - self.dist
-            over = np.where(solid[:, :, None] & solid[:, None, :] & self._offdiag, over, 0.0)
-            if not (over > 1e-9).any():
-                return
-            over = np.maximum(over, 0.0) * self._share
-            dn = self.dist
-            direction = np.where((dn > 1e-9)[..., None], -self.delta / np.maximum(dn, 1e-12)[..., None], self._tie)
-            pushed = self.pos + np.einsum("eij,eijk->eik", over, direction)
-            ok = self.walkable(pushed) | ~solid
-            self.pos = np.where(ok[..., None], pushed, self.pos)
-            self._update_geometry()
-
-    def _apply_hits(self, fires: np.ndarray, att: np.ndarray) -> np.ndarray:
-        """Resolve every hit of this step: shields absorb first, armor then reduces each hit (min 0.5)."""
-        E, U = self.E, self.U
-        e_i, s_i = np.nonzero(fires & ~(self.splash_burst | self.splash_line)[None])
-        v_i = att[e_i, s_i]
-        reps = self.attacks[s_i].astype(np.int64)
-        env_l, src_l, vic_l = [np.repeat(e_i, reps)], [np.repeat(s_i, reps)], [np.repeat(v_i, reps)]
-        if self.any_splash:
-            for env, src, vic in self._splash_hits(fires, att):
-                env_l.append(env)
-                src_l.append(src)
-                vic_l.append(vic)
-        env, src, vic = np.concatenate(env_l), np.concatenate(src_l), np.concatenate(vic_l)
-        if len(env) == 0:
-            return np.zeros((E, U), dtype=bool)
-        raw = self.hit_damage[src, vic]
-        key = env * U + vic
-        order = np.lexsort((src, key))  # per victim, hits in shooter order
-        key, raw, vic, env = key[order], raw[order], vic[order], env[order]
-        cum = np.cumsum(raw)
-        first = np.r_[True, key[1:] != key[:-1]]
-        start_idx = np.maximum.accumulate(np.where(first, np.arange(len(key)), 0))
-        before = cum - raw - (cum[start_idx] - raw[start_idx])  # raw damage earlier on this victim
-        sh0 = self.shield[env, vic]
-        to_shield = clamp(sh0 - before, 0.0, raw)
-        rest = raw - to_shield
-        to_hp = np.where(rest > 0, np.maximum(rest - self.armor[vic], 0.5), 0.0)
-        flat = E * U
-        self.shield = self.shield - np.bincount(key, to_shield, minlength=flat).reshape(E, U)
-        self.hp = self.hp - np.bincount(key, to_hp, minlength=flat).reshape(E, U)
-        return np.bincount(key, minlength=flat).reshape(E, U) > 0
-
-    def _splash_hits(self, fires: np.ndarray, att: np.ndarray):
-        """Hits of splash weapons: baneling burst (disc around itself) and colossus line."""
-        victims_ok = self.alive & self.ground[None]  # neither splash weapon hits air
-        enemy = self.team[:, None] != self.team[None, :]
-        burst = fires & self.splash_burst[None]
-        if burst.any():
-            e, s = np.nonzero(burst)
-            d = self.dist[e, s]  # [n, U]
-            hit = victims_ok[e] & enemy[s] & (d <= self.splash_radius[s][:, None] + self.radius[None, :])
-            n_i, v = np.nonzero(hit)
-            yield e[n_i], s[n_i], v
-        line = fires & self.splash_line[None]
-        if line.any():
-            e, s = np.nonzero(line)
-            t = att[e, s]
-            axis = self.pos[e, t] - self.pos[e, s]
-            axis /= np.maximum(np.hypot(axis[:, 0], axis[:, 1]), 1e-12)[:, None]
-            perp = np.stack([-axis[:, 1], axis[:, 0]], axis=1)
-            rel = self.pos[e] - self.pos[e, t][:, None, :]  # [n, U, 2]
-            along = np.abs(np.einsum("nuk,nk->nu", rel, perp))
-            across = np.abs(np.einsum("nuk,nk->nu", rel, axis))
-            r = self.radius[None, :]
-            hit = victims_ok[e] & enemy[s] & (along <= self.line_half[s][:, None] + r) & (across <= r)
-            hit[np.arange(len(e)), t] = True
-            n_i, v = np.nonzero(hit)
-            reps = self.attacks[s[n_i]].astype(np.int64)
-            yield np.repeat(e[n_i], reps), np.repeat(s[n_i], reps), np.repeat(v, reps)
-
-    def _apply_heals(self, heals: np.ndarray, target: np.ndarray, loops: np.ndarray) -> None:
-        """Medivacs restore ``heal_rate`` hp per loop in range, paying energy per hp healed."""
-        E, U = self.E, self.U
-        e, s = np.nonzero(heals)
-        t = target[e, s]
-        ok = self.alive[e, t] & (self.hp[e, t] > 0)
-        e, s, t = e[ok], s[ok], t[ok]
-        if len(e) == 0:
-            return
-        want = self.heal_rate[s] * loops[e, s]
-        afford = self.energy[e, s] / np.maximum(self.heal_cost[s], 1e-12)
-        missing = self.hp_max[t] - self.hp[e, t]
-        amount = np.maximum(np.minimum(np.minimum(want, afford), missing), 0.0)
-        self.energy[e, s] -= amount * self.heal_cost[s]
-        add = np.bincount(e * U + t, amount, minlength=E * U).reshape(E, U)
-        self.hp = np.minimum(self.hp + add, self.hp_max[None])

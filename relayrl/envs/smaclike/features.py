@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from relayrl.envs.smaclike.battle import Battle, _base, clamp
+from relayrl.envs.smaclike.feature_kernels import avail_kernel, obs_kernel, state_kernel
 
 N_ACTIONS_NO_ATTACK = 6
 N_ACTIONS_MOVE = 4
@@ -69,7 +70,7 @@ class Perspective:
             key = [(rank.get(_base(roster.names[u]), 99), *roster.start_pos[u]) for u in idx1]
             own = idx1[sorted(range(len(idx1)), key=lambda k: key[k])]
             opp = idx0
-        self.own, self.opp = own, opp
+        self.own, self.opp = np.ascontiguousarray(own, dtype=np.int64), np.ascontiguousarray(opp, dtype=np.int64)
         self.n_agents, self.n_enemies = len(own), len(opp)
         self.n_actions = N_ACTIONS_NO_ATTACK + self.n_enemies
         races = (spec.ally_race, spec.enemy_race) if team == 0 else (spec.enemy_race, spec.ally_race)
@@ -88,7 +89,7 @@ class Perspective:
         is_medivac = np.array([roster.types[u].is_healer for u in own])
         self.medivac = is_medivac & (spec.map_type == "MMM")
         self.any_medivac = bool(self.medivac.any())
-        self.max_cd = np.array([roster.types[u].smac_max_cooldown for u in own])
+        self.max_cd = np.array([roster.types[u].smac_max_cooldown for u in own], dtype=np.float64)
         self.others = np.array([[j for j in range(self.n_agents) if j != a] for a in range(self.n_agents)], dtype=np.int64).reshape(self.n_agents, self.n_agents - 1)
         # heal targets of a medivac: allies that are not medivacs (SMAC: by unit type)
         self.healable = ~is_medivac
@@ -102,9 +103,8 @@ class Perspective:
         self.own_sh_max = np.maximum(battle.shield_max[own], 1e-12)
         self.opp_sh_max = np.maximum(battle.shield_max[opp], 1e-12)
         ma = int(flags.move_amount)
-        self._pad = 2 * ma + 2
-        self._padded: dict = {}
-        self._surround = np.array([(0, 2 * ma), (0, -2 * ma), (2 * ma, 0), (-2 * ma, 0), (ma, ma), (-ma, -ma), (ma, -ma), (-ma, ma), (0, 0)])
+        self._pathing = np.ascontiguousarray(battle.pathing, dtype=np.bool_)
+        self._surround = np.array([(0, 2 * ma), (0, -2 * ma), (2 * ma, 0), (-2 * ma, 0), (ma, ma), (-ma, -ma), (ma, -ma), (-ma, ma), (0, 0)], dtype=np.int64)
 
     # ------------------------------------------------------------- sizes
     def obs_move_feats_size(self) -> int:
@@ -167,136 +167,39 @@ class Perspective:
         return names + [f"type_{b}" for b in range(self.unit_type_bits)]
 
     # ---------------------------------------------------------- features
-    def _grid_lookup(self, grid: np.ndarray, xi: np.ndarray, yi: np.ndarray, outside) -> np.ndarray:
-        """grid[xi, yi], or ``outside`` beyond the map (SMAC's check_bounds), via a padded copy."""
-        key = (id(grid), outside)
-        padded = self._padded.get(key)
-        if padded is None:
-            padded = self._padded[key] = np.pad(grid, self._pad, constant_values=outside)
-        P = self._pad
-        return padded[clamp(xi + P, 0, padded.shape[0] - 1), clamp(yi + P, 0, padded.shape[1] - 1)]
-
     def avail_actions(self) -> np.ndarray:
         """int32 [E, n_agents, n_actions]."""
         b = self.b
-        E, A = b.E, self.n_agents
-        alive = b.alive[:, self.own]
-        pos = b.pos[:, self.own]
-        m = self.flags.move_amount / 2.0
-        avail = np.zeros((E, A, self.n_actions), dtype=np.int32)
-        avail[..., 1] = 1
-        x, y = pos[..., 0], pos[..., 1]
-        for k, (px, py) in enumerate(((x, y + m), (x, y - m), (x + m, y), (x - m, y))):
-            xi, yi = np.trunc(px).astype(np.int64), np.trunc(py).astype(np.int64)
-            avail[..., 2 + k] = self._grid_lookup(b.pathing, xi, yi, False)
-        d = b.dist[:, self.own[:, None], self.opp[None, :]]
-        avail[..., N_ACTIONS_NO_ATTACK:] = b.alive[:, None, self.opp] & (d <= SHOOT_RANGE)
-        if self.any_medivac:
-            dd = b.dist[:, self.own[:, None], self.own[None, :]]
-            heal = b.alive[:, None, self.own] & self.healable[None, None, :] & (dd <= SHOOT_RANGE)
-            rows = np.zeros((E, A, self.n_enemies), dtype=np.int32)
-            k = min(A, self.n_enemies)  # SMAC's n_actions only reach the first n_enemies allies
-            rows[..., :k] = heal[..., :k]
-            avail[..., N_ACTIONS_NO_ATTACK:] = np.where(self.medivac[None, :, None], rows, avail[..., N_ACTIONS_NO_ATTACK:])
-        avail = np.where(alive[..., None], avail, 0)
-        avail[..., 0] = ~alive
-        return avail
+        out = np.empty((b.E, self.n_agents, self.n_actions), dtype=np.int32)
+        avail_kernel(b.pos, b.alive, b.dist, self.own, self.opp, self.medivac, self.healable, self._pathing, self.flags.move_amount / 2.0, out)
+        return out
 
     def observations(self, avail: np.ndarray, last_action: np.ndarray, steps: np.ndarray, limit: int) -> np.ndarray:
         """float32 [E, n_agents, obs_size] in SMAC's order."""
         b, f = self.b, self.flags
-        E, A, N = b.E, self.n_agents, self.n_enemies
-        own, opp = self.own, self.opp
-        alive_a = b.alive[:, own]
-        parts = []
-        # --- movement features
-        parts.append(avail[..., 2:6].astype(np.float32))
-        if f.obs_pathing_grid or f.obs_terrain_height:
-            pos = b.pos[:, own]
-            xi = np.trunc(pos[..., 0]).astype(np.int64)[..., None] + self._surround[None, None, :, 0]
-            yi = np.trunc(pos[..., 1]).astype(np.int64)[..., None] + self._surround[None, None, :, 1]
-            if f.obs_pathing_grid:
-                parts.append(self._grid_lookup(b.pathing, xi[..., :8], yi[..., :8], True).astype(np.float32))
-            if f.obs_terrain_height:
-                parts.append(self._grid_lookup(b.terrain.height, xi, yi, 1.0).astype(np.float32))
-        # --- enemy features
-        d = b.dist[:, own[:, None], opp[None, :]]
-        delta = b.delta[:, own[:, None], opp[None, :]]
-        vis = alive_a[..., None] & b.alive[:, None, opp] & (d < SIGHT_RANGE)
-        cols = [avail[..., N_ACTIONS_NO_ATTACK : N_ACTIONS_NO_ATTACK + N], d / SIGHT_RANGE, delta[..., 0] / SIGHT_RANGE, delta[..., 1] / SIGHT_RANGE]
-        if f.obs_all_health:
-            cols.append(np.broadcast_to((b.hp[:, opp] / self.opp_hp_max)[:, None, :], (E, A, N)))
-            if self.shield_bits_enemy:
-                cols.append(np.broadcast_to((b.shield[:, opp] / self.opp_sh_max)[:, None, :], (E, A, N)))
-        enemy = np.stack(cols, axis=-1).astype(np.float32)
-        if self.unit_type_bits:
-            enemy = np.concatenate([enemy, np.broadcast_to(self.opp_type[None, None], (E, A, N, self.unit_type_bits))], axis=-1)
-        enemy = enemy * vis[..., None]
-        parts.append(enemy.reshape(E, A, -1))
-        # --- ally features (the other agents, in agent order)
-        if A > 1:
-            oth = own[self.others]  # [A, A-1] unit indices
-            d = b.dist[:, own[:, None], oth]
-            delta = b.delta[:, own[:, None], oth]
-            vis = alive_a[..., None] & b.alive[:, oth] & (d < SIGHT_RANGE)
-            cols = [np.ones_like(d), d / SIGHT_RANGE, delta[..., 0] / SIGHT_RANGE, delta[..., 1] / SIGHT_RANGE]
-            if f.obs_all_health:
-                cols.append(b.hp[:, oth] / self.own_hp_max[self.others][None])
-                if self.shield_bits_ally:
-                    cols.append(b.shield[:, oth] / self.own_sh_max[self.others][None])
-            ally = [np.stack(cols, axis=-1).astype(np.float32)]
-            if self.unit_type_bits:
-                ally.append(np.broadcast_to(self.own_type[self.others][None], (E, A, A - 1, self.unit_type_bits)))
-            if f.obs_last_action:
-                ally.append(last_action[:, self.others].astype(np.float32))
-            ally = np.concatenate(ally, axis=-1) if len(ally) > 1 else ally[0]
-            parts.append((ally * vis[..., None]).reshape(E, A, -1))
-        # --- own features
-        own_cols = []
-        if f.obs_own_health or f.obs_all_health:
-            own_cols.append((b.hp[:, own] / self.own_hp_max)[..., None])
-            if self.shield_bits_ally:
-                own_cols.append((b.shield[:, own] / self.own_sh_max)[..., None])
-        if self.unit_type_bits:
-            own_cols.append(np.broadcast_to(self.own_type[None], (E, A, self.unit_type_bits)))
-        if f.obs_timestep_number:
-            own_cols.append(np.broadcast_to((steps / limit)[:, None, None], (E, A, 1)))
-        if own_cols:
-            parts.append(np.concatenate(own_cols, axis=-1).astype(np.float32))
-        obs = np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
-        return obs * alive_a[..., None]
+        out = np.empty((b.E, self.n_agents, self.obs_size()), dtype=np.float32)
+        obs_kernel(
+            b.pos, b.alive, b.dist, b.delta, b.hp, b.shield, b.hp_max, b.shield_max, self.own, self.opp,
+            self.others, self.own_type, self.opp_type, avail, last_action, steps / limit, self._pathing,
+            b.terrain.height, self._surround, f.obs_all_health, f.obs_own_health or f.obs_all_health,
+            f.obs_last_action, f.obs_pathing_grid, f.obs_terrain_height, f.obs_timestep_number,
+            self.shield_bits_ally, self.shield_bits_enemy, out,
+        )  # fmt: skip
+        return out
 
     def state(self, last_action: np.ndarray, steps: np.ndarray, limit: int, obs: np.ndarray | None = None) -> np.ndarray:
         """float32 [E, state_size] in SMAC's order."""
         b, f = self.b, self.flags
-        E = b.E
         if f.obs_instead_of_state:
-            return obs.reshape(E, -1).astype(np.float32)
-        own, opp = self.own, self.opp
-        rel = (b.pos - self.center) / self.max_dist  # [E, U, 2]
-        cd = b.cooldown[:, own] / self.max_cd
-        if self.any_medivac:
-            cd = np.where(self.medivac[None], b.energy[:, own] / self.max_cd, cd)
-        cols = [b.hp[:, own] / self.own_hp_max, cd, rel[:, own, 0], rel[:, own, 1]]
-        if self.shield_bits_ally:
-            cols.append(b.shield[:, own] / self.own_sh_max)
-        ally = np.stack(cols, axis=-1)
-        if self.unit_type_bits:
-            ally = np.concatenate([ally, np.broadcast_to(self.own_type[None], (E, self.n_agents, self.unit_type_bits))], axis=-1)
-        ally = ally * b.alive[:, own, None]
-        cols = [b.hp[:, opp] / self.opp_hp_max, rel[:, opp, 0], rel[:, opp, 1]]
-        if self.shield_bits_enemy:
-            cols.append(b.shield[:, opp] / self.opp_sh_max)
-        enemy = np.stack(cols, axis=-1)
-        if self.unit_type_bits:
-            enemy = np.concatenate([enemy, np.broadcast_to(self.opp_type[None], (E, self.n_enemies, self.unit_type_bits))], axis=-1)
-        enemy = enemy * b.alive[:, opp, None]
-        parts = [ally.reshape(E, -1), enemy.reshape(E, -1)]
-        if f.state_last_action:
-            parts.append(last_action.reshape(E, -1))
-        if f.state_timestep_number:
-            parts.append((steps / limit)[:, None])
-        return np.concatenate(parts, axis=-1).astype(np.float32)
+            return obs.reshape(b.E, -1).astype(np.float32)
+        out = np.empty((b.E, self.state_size()), dtype=np.float32)
+        state_kernel(
+            b.pos, b.alive, b.hp, b.shield, b.cooldown, b.energy, b.hp_max, b.shield_max, self.max_cd,
+            self.medivac, self.own, self.opp, self.own_type, self.opp_type, self.center, self.max_dist,
+            last_action, steps / limit, self.shield_bits_ally, self.shield_bits_enemy,
+            f.state_last_action, f.state_timestep_number, out,
+        )  # fmt: skip
+        return out
 
     # ----------------------------------------------------------- actions
     def orders(self, actions: np.ndarray, kind: np.ndarray, dest: np.ndarray, target: np.ndarray) -> None:

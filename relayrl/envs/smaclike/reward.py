@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from relayrl.envs.smaclike.config import SMACLikeConfig
+from relayrl.envs.smaclike.feature_kernels import reward_kernel
 from relayrl.envs.smaclike.features import Perspective
 
 # game end codes, as SMAC's update_units returns them
@@ -57,42 +58,15 @@ class Scorekeeper:
     def after_step(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(reward before scaling and end bonus [E], end code [E], dead own count, dead opp count)."""
         b, p, cfg = self.p.b, self.p, self.cfg
-        alive_own, alive_opp = b.alive[:, p.own], b.alive[:, p.opp]
-        neg = cfg.reward_negative_scale
-        if cfg.reward_sparse:
-            reward = np.zeros(b.E)
-        else:
-            new_own = ~alive_own & ~self.dead_own
-            new_opp = ~alive_opp & ~self.dead_opp
-            still_own = alive_own & ~self.dead_own
-            still_opp = alive_opp & ~self.dead_opp
-            now_own = b.hp[:, p.own] + b.shield[:, p.own]
-            now_opp = b.hp[:, p.opp] + b.shield[:, p.opp]
-            delta_ally = neg * (np.sum(np.where(new_own, self.prev_own, 0.0), axis=1) + np.sum(np.where(still_own, self.prev_own - now_own, 0.0), axis=1))
-            delta_enemy = np.sum(np.where(new_opp, self.prev_opp, 0.0), axis=1) + np.sum(np.where(still_opp, self.prev_opp - now_opp, 0.0), axis=1)
-            delta_deaths = cfg.reward_death_value * new_opp.sum(axis=1)
-            if not cfg.reward_only_positive:
-                delta_deaths = delta_deaths - cfg.reward_death_value * neg * new_own.sum(axis=1)
-                reward = delta_enemy + delta_deaths - delta_ally
-            else:
-                reward = np.abs(delta_enemy + delta_deaths)  # abs: enemy shield regeneration
-        self.dead_own |= ~alive_own
-        self.dead_opp |= ~alive_opp
-        n_own, n_opp = alive_own.sum(axis=1), alive_opp.sum(axis=1)
-        code = np.full(b.E, ONGOING)
-        if self.own_medivac.any():
-            only_med_own = ~(alive_own & ~self.own_medivac[None]).any(axis=1)
-        else:
-            only_med_own = np.zeros(b.E, dtype=bool)
-        if self.opp_medivac.any():
-            only_med_opp = (n_opp == 1) & (alive_opp & self.opp_medivac[None]).any(axis=1)
-        else:
-            only_med_opp = np.zeros(b.E, dtype=bool)
-        lost = ((n_own == 0) & (n_opp > 0)) | only_med_own
-        won = ~lost & (((n_own > 0) & (n_opp == 0)) | only_med_opp)
-        draw = ~lost & ~won & (n_own == 0) & (n_opp == 0)
-        code[lost], code[won], code[draw] = LOST, WON, DRAW
-        return reward, code, (~alive_own).sum(axis=1), (~alive_opp).sum(axis=1)
+        E = b.E
+        reward, code = np.empty(E), np.empty(E, dtype=np.int64)
+        dead_own, dead_opp = np.empty(E, dtype=np.int64), np.empty(E, dtype=np.int64)
+        reward_kernel(
+            b.hp, b.shield, b.alive, p.own, p.opp, self.prev_own, self.prev_opp, self.dead_own, self.dead_opp,
+            self.own_medivac, self.opp_medivac, cfg.reward_sparse, cfg.reward_only_positive,
+            float(cfg.reward_death_value), float(cfg.reward_negative_scale), reward, code, dead_own, dead_opp,
+        )  # fmt: skip
+        return reward, code, dead_own, dead_opp
 
     def finish(self, reward: np.ndarray, code: np.ndarray) -> np.ndarray:
         """Add the win / defeat reward and scale, as SMAC's ``step`` does."""
