@@ -250,6 +250,10 @@ class ReplayClient:
             out[name] = _combine_info(c, shards)
         return out
 
+    def memory(self) -> list[dict[str, int]]:
+        """Per service actor: process RSS and array bytes of each table shard it hosts."""
+        return _get([a.memory.remote() for a in self._actors])
+
     # ---- checkpoint -------------------------------------------------------------------------
 
     def checkpoint(self, directory: str) -> str:

@@ -73,8 +73,11 @@ class FrameStackField:
 
     A table with one keeps a ring of frames; its items hold frame indices and ``sample``
     rebuilds ``[B, stack, *frame_shape]``. A field named ``obs`` implies ``next_obs`` too.
-    ``frame_capacity`` is the size of the frame ring; by default it is sized from the
-    table's capacity with a 4% margin (about one new frame per transition).
+    ``frame_capacity`` is the size of the frame ring (all shards together). By default it is
+    2% above one frame per transition (per ``L - overlap`` steps for sequences), which fits
+    Atari-length episodes (repeats across chunks are stored once). With very short episodes,
+    where each new episode adds its first frame, raise it, or items leave before the table
+    is full (they never outlive their frames).
     """
 
     name: str = "obs"
@@ -357,4 +360,4 @@ class TableConfig:
             return -(-int(ff.frame_capacity) // self.num_shards)
         new_per_item = 1 if self.kind == "transition" else (
             int(self.sequence_length) - int(self.sequence_overlap))
-        return int(math.ceil(self.shard_capacity * new_per_item * 1.04)) + 64 * ff.stack
+        return int(math.ceil(self.shard_capacity * new_per_item * 1.02)) + 64 * ff.stack

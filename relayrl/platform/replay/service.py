@@ -23,6 +23,26 @@ from relayrl.platform.replay.errors import ReplayConfigError, ReplayError, Repla
 from relayrl.platform.replay.table import ShardSample, TableShard
 
 
+def _process_memory() -> dict[str, int]:
+    """Resident memory of this process: total, and anonymous only (Linux).
+
+    Anonymous memory is what the tables own; the total also counts pages of Ray's shared
+    object store that arguments and results pass through.
+    """
+    out = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "RssAnon:")):
+                    key = "rss_bytes" if line.startswith("VmRSS") else "rss_anon_bytes"
+                    out[key] = int(line.split()[1]) * 1024
+    except OSError:
+        import resource
+
+        out["rss_bytes"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    return out
+
+
 class _Stats:
     """Blocked time and throughput of one table shard (wall clock, not checkpointed)."""
 
@@ -220,6 +240,12 @@ class ReplayService:
                                                               shard.limiter.samples)
             d["blocked_insert_s"], d["blocked_sample_s"] = st.blocked()
             out[name] = d
+        return out
+
+    async def memory(self) -> dict[str, int]:
+        """Resident memory of this actor's process and the array bytes of each hosted table."""
+        out = _process_memory()
+        out.update({f"table_bytes/{n}": s.nbytes for n, s in self.shards.items()})
         return out
 
     # ---- checkpoint -------------------------------------------------------------------------
