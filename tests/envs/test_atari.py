@@ -39,13 +39,13 @@ def test_rgb_array_render_is_the_full_color_screen():
 
 
 def test_vector_env_observation_layout_and_info():
-    venv = envs.make_vector_env("ALE/Pong-v5", 3, seed=0)
+    venv = envs.make_vector_env("ALE/Pong-v5", 2)
     obs, info = venv.reset(seed=0)
-    assert obs.shape == (3, 4, 84, 84) and obs.dtype == np.uint8
+    assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8
     assert venv.single_action_space.n == 6 and venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
-    obs, reward, term, trunc, info = venv.step(np.zeros(3, dtype=np.int64))
+    obs, reward, term, trunc, info = venv.step(np.zeros(2, dtype=np.int64))
     assert reward.dtype == np.float32 and term.dtype == np.bool_ and trunc.dtype == np.bool_
-    assert info["life_loss"].dtype == np.bool_ and info["lives"].shape == (3,)
+    assert info["life_loss"].dtype == np.bool_ and info["lives"].shape == (2,)
     venv.close()
 
 
@@ -180,11 +180,11 @@ def test_sticky_actions_are_configurable():
 
 def test_vector_env_is_deterministic_per_seed():
     def run(seed):
-        venv = envs.make_vector_env("ALE/Breakout-v5", 2)
+        venv = envs.make_vector_env("ALE/Breakout-v5", 1)
         out = [venv.reset(seed=seed)[0]]
         rng = np.random.default_rng(0)
         for _ in range(30):
-            out.append(venv.step(rng.integers(0, 4, size=2))[0])
+            out.append(venv.step(rng.integers(0, 4, size=1))[0])
         venv.close()
         return np.stack(out)
 

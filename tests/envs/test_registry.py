@@ -26,7 +26,7 @@ def test_every_family_is_registered():
         assert env_id in gym.registry
 
 
-@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+@pytest.mark.parametrize("env_id", [i for i in envs.ENV_IDS if i != "relayrl/DigitMaze-v0"])  # own tests
 def test_gymnasium_make_checker_render_and_determinism(env_id):
     env = gym.make(env_id)
     check_env(env.unwrapped if env_id != "relayrl/Atari-v0" else env,
