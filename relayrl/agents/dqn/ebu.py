@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from relayrl.agents.dqn.ebu_config import EBUConfig
+
 Array = np.ndarray | torch.Tensor
 
 
@@ -118,3 +120,90 @@ def spread_betas(num_heads: int) -> tuple[float, ...]:
         return (0.5,)
     return tuple(float(b) for b in np.linspace(0.0, 1.0, num_heads))
 
+
+
+# ----------------------------------------------------------------------------- the algorithm
+
+
+def episode_signature(env_info, num_heads: int) -> tuple:
+    """Per step: obs/next_obs (frames stored once for image stacks), action, reward, flags."""
+    from relayrl.platform.replay import Field, FrameStackField
+
+    if env_info.is_image:
+        stack, h, w = env_info.obs_shape
+        obs = (FrameStackField("obs", frame_shape=(h, w), stack=stack, dtype="uint8"),)
+    else:
+        shape, dtype = env_info.obs_shape, str(env_info.observation_space.dtype)
+        obs = (Field("obs", shape, dtype), Field("next_obs", shape, dtype))
+    fields = obs + (
+        Field("action", (), "int64"),
+        Field("reward", (), "float32"),
+        Field("terminated", (), "bool"),
+        Field("truncated", (), "bool"),
+    )
+    if num_heads > 1:
+        fields += (Field("head", (), "int64"),)  # adaptive EBU: the head that acted
+    return fields
+
+
+class EBU:
+    """EBU as the platform sees it: one whole-episode table, an episode adder, learner, policy."""
+
+    name = "ebu"
+    config_cls = EBUConfig
+    schedule = "off_policy"
+
+    def check_config(self, cfg) -> None:
+        from relayrl.agents.dqn.algorithm import DQN
+
+        DQN().check_config(cfg)
+
+    def tables(self, cfg, env_info) -> list:
+        import gymnasium
+
+        from relayrl.agents.dqn.ebu_learner import EBULearner
+        from relayrl.platform.config import ConfigError
+        from relayrl.platform.replay import MinSize, TableConfig
+
+        lc = cfg.learner
+        if not isinstance(env_info.action_space, gymnasium.spaces.Discrete):
+            raise ConfigError(
+                f"algorithm ebu needs a discrete action space; env.id {env_info.env_id!r} has "
+                f"{env_info.action_space}"
+            )
+        return [
+            TableConfig(
+                name=EBULearner.table,
+                capacity=lc.replay_capacity,  # episodes; the real bound is max_total_steps
+                kind="episode",
+                max_episode_length=lc.max_episode_length,
+                max_total_steps=lc.replay_capacity,  # transitions, as DQN's replay_capacity
+                sampler="uniform",
+                remover="fifo",
+                rate_limiter=MinSize(1),
+                signature=episode_signature(env_info, lc.num_heads),
+                num_shards=lc.replay_shards,
+                seed=cfg.seed,
+            )
+        ]
+
+    def make_policy(self, cfg, env_info, seed: int = 0):
+        from relayrl.agents.dqn.ebu_policy import EBUPolicy
+
+        return EBUPolicy(cfg.learner, env_info.obs_shape, env_info.num_actions, seed=seed,
+                         num_heads=cfg.learner.num_heads)
+
+    def make_adder(self, cfg, env_info, client, num_envs: int):
+        from relayrl.agents.dqn.ebu_learner import EBULearner
+        from relayrl.platform.replay import EpisodeAdder
+
+        return EpisodeAdder(
+            client, EBULearner.table, num_envs,
+            max_episode_length=cfg.learner.max_episode_length,
+            frame_stack=env_info.obs_shape[0] if env_info.is_image else None,
+        )
+
+    def make_learner(self, cfg, env_info, client):
+        from relayrl.agents.dqn.ebu_learner import EBULearner
+
+        return EBULearner(cfg, env_info, client)
