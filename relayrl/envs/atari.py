@@ -157,6 +157,10 @@ def make_atari_env(game: str = "pong", render_mode: str | None = None, **config:
     """One preprocessed Atari env (the ``relayrl/Atari-v0`` entry point)."""
     rom = check_game(game)
     cfg = AtariConfig.from_kwargs(config)
+    if cfg.use_fire_reset:
+        raise ValueError("Atari: use_fire_reset is supported by vector envs only; make the single env without it")
+    if not cfg.max_pool:
+        raise ValueError("Atari: max_pool=False is supported by vector envs only")
     env = ale_py.env.AtariEnv(
         game=rom,
         frameskip=1,  # AtariPreprocessing skips and max-pools
@@ -165,10 +169,6 @@ def make_atari_env(game: str = "pong", render_mode: str | None = None, **config:
         max_num_frames_per_episode=cfg.max_episode_frames,
         render_mode=render_mode,
     )
-    if cfg.use_fire_reset:
-        raise ValueError("Atari: use_fire_reset is supported by vector envs only; make the single env without it")
-    if not cfg.max_pool:
-        raise ValueError("Atari: max_pool=False is supported by vector envs only")
     env = AtariPreprocessing(
         env, noop_max=cfg.noop_max, frame_skip=cfg.frame_skip, screen_size=cfg.screen_size,
         terminal_on_life_loss=False, grayscale_obs=True,
