@@ -64,3 +64,26 @@ def test_one_distributed_meta_iteration_through_the_queue(ray_session, tmp_path)
     env_id, lc, policies = load_policies(path)
     assert env_id == "relayrl/Navigation2D-v0" and set(policies) == {"maml", "pretrained", "random init"}
     np.testing.assert_array_equal(policies["maml"]["w0"], trainer.meta.get_weights()["w0"])
+
+
+@pytest.mark.timeout(600)
+def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
+    """The platform's train loop drives the MAML trainer; eval-meta reads its checkpoint."""
+    import json
+
+    from relayrl.agents.maml.evaluate import eval_meta_main
+    from relayrl.platform.runner import train
+
+    torch.set_num_threads(1)
+    cfg = load_experiment(NAV, SMALL + ["rollout.num_workers=1", "stop.iterations=2",
+                                        "run.checkpoint_every=0"])
+    metrics = train(cfg, logdir=str(tmp_path), progress=False)
+    assert metrics["iteration"] == 2
+    assert list(Path(metrics["run_dir"]).glob("events.out.tfevents*"))  # TensorBoard
+    capsys.readouterr()
+    assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[1].startswith("| policy | 0 steps | 1 step | 2 steps | 3 steps |")
+    result = json.loads(lines[-1])
+    assert set(result["returns"]) == {"maml", "pretrained", "random init"}
+    assert result["num_tasks"] == 2 and "oracle" in result

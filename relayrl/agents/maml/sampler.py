@@ -80,6 +80,7 @@ class TaskSampler:
         rew_buf = np.zeros((k * e, t_max), np.float32)
         mask_buf = np.zeros((k * e, t_max), np.float32)
         per_task = params["log_std"].dim() == 2
+        low, high = venv.single_action_space.low, venv.single_action_space.high
         obs, _ = venv.reset()
         alive = np.ones(k * e, dtype=bool)
         for t in range(t_max):
@@ -87,7 +88,9 @@ class TaskSampler:
             mean, log_std = mean_and_log_std(params, o.view(k, e, obs_dim) if per_task else o)
             act = (mean + torch.randn(mean.shape, generator=self.gen) * log_std.exp())
             act = act.reshape(k * e, act_dim).numpy()
-            next_obs, rew, terminated, truncated, _ = venv.step(act)
+            # The env sees the action clipped to its box (as rllab's normalized envs did, so
+            # the control cost is paid on what is applied); the log-prob uses the sample.
+            next_obs, rew, terminated, truncated, _ = venv.step(np.clip(act, low, high))
             obs_buf[alive, t] = obs[alive]
             act_buf[alive, t] = act[alive]
             rew_buf[alive, t] = rew[alive]
