@@ -37,7 +37,6 @@ from relayrl.envs.smaclike.kernel import (
 )
 from relayrl.envs.smaclike.maps import MapSpec, _terrain, spawn_positions
 from relayrl.envs.smaclike.units import (
-    ATTRIBUTES,
     SHIELD_REGEN_DELAY_LOOPS,
     SHIELD_REGEN_PER_LOOP,
     WEAPON_RANDOM_DELAY_LOOPS,
@@ -113,7 +112,7 @@ class Battle:
         self.roster = roster = build_roster(spec)
         self.terrain = _terrain(spec)
         ts = roster.types
-        U = self.U = len(ts)
+        self.U = len(ts)
         self.team = roster.team
         col = lambda f: np.array([f(t) for t in ts], dtype=np.float64)  # noqa: E731
         self.hp_max = col(lambda t: t.hp)
@@ -153,26 +152,16 @@ class Battle:
         np.fill_diagonal(self.can_heal, False)
         # raw damage of one hit of i on j (base + attribute bonus), before shields and armor
         self.hit_damage = _hit_damage(roster.names)
-        self.attr = np.array([[a in t.attributes for a in ATTRIBUTES] for t in ts])
         self.splash_line = np.array([t.splash == "line" for t in ts])
         self.splash_burst = np.array([t.splash == "burst" for t in ts])
         self.splash_radius = col(lambda t: t.splash_radius)
         self.line_half = col(lambda t: t.line_half_length)
-        self.any_splash = bool(self.splash_line.any() or self.splash_burst.any())
-        self.any_healer = bool(self.is_healer.any())
         w, h = spec.map_size
         self.map_w, self.map_h = w, h
         self.pathing = self.terrain.pathing
         # builtin orders of team 1 (SMAC's enemies)
         self.order_kind = spec.enemy_order_kind
         self.order_to = np.array(spec.enemy_order_to if spec.enemy_order_to else (0.0, 0.0))
-        self._offdiag = ~np.eye(U, dtype=bool)
-        self._rsum = self.radius[:, None] + self.radius[None, :]
-        self._share = np.where(self.static[:, None], 0.0, np.where(self.static[None, :], 1.0, 0.5))
-        ang = (np.arange(U)[:, None] - np.arange(U)[None, :]) * 2.399963  # coincident units: fixed directions
-        self._tie = np.stack([np.cos(ang), np.sin(ang)], axis=-1)[None]
-        self._ei = np.arange(self.E)[:, None]
-        self._ui = np.arange(U)[None, :]
         self.step_count = np.zeros(self.E, dtype=np.int64)
         t = self.terrain
         order_code = {"attack_move": ORDER_ATTACK_MOVE, "attack_allies": ORDER_ATTACK_ALLIES, "hold": ORDER_HOLD}[self.order_kind]
