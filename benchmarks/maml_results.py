@@ -44,6 +44,10 @@ def train(args: argparse.Namespace) -> dict:
     if last is not None:
         trainer.restore(last)
         print(json.dumps({"resumed_from": str(last), "iteration": trainer.iteration}), flush=True)
+        log_path = out / "metrics.jsonl"  # drop lines logged after that checkpoint
+        kept = [line for line in log_path.read_text().splitlines()
+                if line.strip() and json.loads(line)["iteration"] <= trainer.iteration]
+        log_path.write_text("".join(line + "\n" for line in kept))
     metrics: dict = {"iteration": trainer.iteration}
     with (out / "metrics.jsonl").open("a") as log:
         while not (trainer.iteration and trainer.done(metrics)):
