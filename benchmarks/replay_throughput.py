@@ -124,7 +124,8 @@ def run_relayrl(kind: str, n: int, seconds: float, seed: int) -> dict[str, Any]:
 
     from relayrl.platform.replay import MinSize, ReplayClient, TableConfig, TransitionAdder
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # A fresh local instance even if another Ray cluster runs on this machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     sig = signature(kind)
     tables = [TableConfig(name=name, capacity=n, signature=sig, sampler=sampler,
                           rate_limiter=MinSize(256))

@@ -48,12 +48,13 @@ class _Stats:
 
     WINDOW_S = 30.0
 
-    def __init__(self) -> None:
+    def __init__(self, inserts: int = 0, samples: int = 0) -> None:
         self.blocked_insert_s = 0.0
         self.blocked_sample_s = 0.0
         self.waiting: dict[int, tuple[str, float]] = {}  # call id -> (kind, since)
-        self.marks: collections.deque[tuple[float, int, int]] = collections.deque()
-        self.start = time.monotonic()
+        # (time, inserts, samples) at most once a second; rates span the last ~30 s.
+        self.marks: collections.deque[tuple[float, int, int]] = collections.deque(
+            [(time.monotonic(), inserts, samples)])
 
     def mark(self, inserts: int, samples: int) -> None:
         now = time.monotonic()
@@ -64,7 +65,7 @@ class _Stats:
 
     def rates(self, inserts: int, samples: int) -> tuple[float, float]:
         now = time.monotonic()
-        t0, i0, s0 = self.marks[0] if self.marks else (self.start, 0, 0)
+        t0, i0, s0 = self.marks[0]
         dt = max(now - t0, 1e-9)
         return (inserts - i0) / dt, (samples - s0) / dt
 
@@ -266,6 +267,7 @@ class ReplayService:
         states = {n: ckpt.read_shard(Path(path), n, self.actor_index) for n in self.shards}
         for name, (meta, arrays) in states.items():
             async with self._cond(name):
-                self.shards[name].load_state(meta, arrays)
-                self.stats[name] = _Stats()
+                shard = self.shards[name]
+                shard.load_state(meta, arrays)
+                self.stats[name] = _Stats(shard.limiter.inserts, shard.limiter.samples)
                 self._changed(name)
