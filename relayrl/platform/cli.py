@@ -67,8 +67,19 @@ def _bench(name: str, args: list[str]) -> int:
     return subprocess.call([sys.executable, str(script), *args])
 
 
+def use_cluster_token(address: str | None) -> None:
+    """A cluster started with ``ray start`` uses token authentication, and a driver sends the
+    token only when RAY_AUTH_MODE says so; Ray reads that setting when it is first imported,
+    so this runs before anything imports ray."""
+    has_token = (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                 or Path("~/.ray/auth_token").expanduser().is_file())
+    if address and has_token and "RAY_AUTH_MODE" not in os.environ:
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    use_cluster_token(getattr(args, "address", None))
     try:
         return _dispatch(args)
     except ConfigError as e:

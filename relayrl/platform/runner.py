@@ -19,13 +19,19 @@ def init_ray(address: str | None, *, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if not address:
+        # "local": a fresh instance even when `ray start` left a cluster address behind
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 log_to_driver=False)
+        return
     try:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-    except ConnectionError as e:
-        raise ConfigError(f"--address {address}: cannot join a Ray cluster ({e})") from None
+        ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(
+            f"--address {address}: cannot join a Ray cluster ({first}); start one with "
+            "`ray start --head` or omit --address to run locally"
+        ) from None
 
 
 def required_resources(cfg: ExperimentConfig) -> dict[str, float]:
