@@ -48,14 +48,15 @@ def train(args: argparse.Namespace) -> dict:
         kept = [line for line in log_path.read_text().splitlines()
                 if line.strip() and json.loads(line)["iteration"] <= trainer.iteration]
         log_path.write_text("".join(line + "\n" for line in kept))
-    metrics: dict = {"iteration": trainer.iteration}
+    finished = False
     with (out / "metrics.jsonl").open("a") as log:
-        while not (trainer.iteration and trainer.done(metrics)):
+        while not finished:
             metrics = trainer.train_iteration()
+            finished = trainer.done(metrics)
             log.write(json.dumps(metrics) + "\n")
             log.flush()
             it = metrics["iteration"]
-            if it % cfg.run.checkpoint_every == 0 or trainer.done(metrics):
+            if it % cfg.run.checkpoint_every == 0 or finished:
                 trainer.save(out / f"checkpoint_{it:06d}")
             if it % 10 == 0:
                 print(json.dumps({k: metrics[k] for k in (
