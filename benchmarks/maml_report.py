@@ -109,7 +109,12 @@ def report(args) -> dict:
                 continue
             curves[name] = rows
             env_id, lc, policies = load_policies(ckpts[-1])
-            res = meta_test(env_id, lc, policies, num_tasks=args.tasks, seed=0)
+            cache = run / f"metatest_{ckpts[-1].name}.json"  # `relayrl eval-meta CKPT --out` writes it
+            if cache.exists() and json.loads(cache.read_text())["num_tasks"] == args.tasks:
+                res = json.loads(cache.read_text())
+            else:
+                res = meta_test(env_id, lc, policies, num_tasks=args.tasks, seed=0)
+                cache.write_text(json.dumps(res, indent=1))
             res["iterations"] = rows[-1]["iteration"]
             res["checkpoint"] = str(ckpts[-1])
             res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
