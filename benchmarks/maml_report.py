@@ -97,9 +97,9 @@ def report(args) -> dict:
     md = ["# MAML-TRPO results", "",
           "Produced by `benchmarks/maml_results.py` (training runs with the in-process task sampler; "
           "the same sampler code the Ray actors run) and `benchmarks/maml_throughput.py`. "
-          "Meta-test: 40 new tasks (seeded apart from training), 20 episodes per task per "
-          "step, the training inner step size at every step; mean over tasks and episodes, "
-          "then mean ± std over seeds.", ""]
+          f"Meta-test (`relayrl eval-meta`): {args.tasks} new tasks (seeded apart from training), the "
+          "run's trajectories_per_task episodes per task per step, the training inner step size "
+          "at every step; mean over tasks and episodes, then mean ± std over seeds.", ""]
     for family, runs in families.items():
         curves, per_seed, env_id = {}, {}, None
         for name, run in runs.items():
@@ -132,7 +132,9 @@ def report(args) -> dict:
         md += [f"## {env_id}", "",
                f"{len(per_seed)} seed(s), meta-iterations reached: {iters}; median wall time per "
                f"meta-iteration {statistics.median(r['time_per_iteration_s'] for r in per_seed.values()):.1f} s "
-               f"(in-process sampler, shared 2-core machine). Config: `{runs_dir}/{next(iter(per_seed))}/"
+               f"(in-process sampler, shared 2-core machine); "
+               f"{next(iter(per_seed.values()))['trajectories_per_task']} episodes per task per step. "
+               f"Config: `{runs_dir}/{next(iter(per_seed))}/"
                f"{Path(next(iter(per_seed.values()))['checkpoint']).name}/config.yaml`.", "",
                "| policy | 0 steps | 1 step | 2 steps | 3 steps |", "|---|---|---|---|---|"]
         for n in names:
