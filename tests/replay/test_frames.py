@@ -68,3 +68,28 @@ def test_one_frame_per_transition_in_steady_state():
                                    "action": np.arange(n)}))
         frames = np.concatenate([frames[-4:], rng.integers(0, 256, (64, H, W), dtype=np.uint8)])
     assert t.frames.written / t.limiter.inserts < 1.01
+
+
+def test_atari_table_memory_extrapolates_under_7_5_gb_per_million():
+    """84x84 frames, stack 4, chunks of 64 as the adder sends them: allocated bytes of a full
+    table (frame ring headroom, indices, priorities, bookkeeping) scaled to 1M transitions."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    ff = FrameStackField("obs", (84, 84), 4)
+    t = TableShard(TableConfig(name="atari", capacity=n, sampler="prioritized",
+                               signature=(ff, Field("action", (), "int64"),
+                                          Field("reward", (), "float32"),
+                                          Field("discount", (), "float32"))))
+    frames = rng.integers(0, 256, (68, 84, 84), dtype=np.uint8)
+    while t.limiter.inserts < n:
+        k = len(frames) - 4
+        obs = np.arange(k)[:, None] + np.arange(4)
+        t.insert(t.prepare_insert({"frames": frames, "obs": obs, "next_obs": obs + 1,
+                                   "action": np.zeros(k, np.int64),
+                                   "reward": np.zeros(k, np.float32),
+                                   "discount": np.ones(k, np.float32)}))
+        frames = np.concatenate([frames[-5:], rng.integers(0, 256, (64, 84, 84), np.uint8)])
+    assert t.size == n  # the frame ring never forced items out early
+    per_million = t.nbytes / n * 1e6
+    assert per_million <= 7.5e9, f"{per_million / 1e9:.2f} GB per 1M transitions"
+    assert per_million >= 7.056e9  # at least one 84x84 frame per transition: measured honestly
