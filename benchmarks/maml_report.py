@@ -105,6 +105,14 @@ def report(args) -> dict:
         for name, run in runs.items():
             rows = read_metrics(run)
             ckpts = sorted(p for p in run.glob("checkpoint_*") if (p / "relayrl_checkpoint.json").exists())
+            if rows and not ckpts:  # stopped before its first checkpoint: training numbers only
+                md += [f"## {name} (training tasks only; stopped before its first checkpoint)", "",
+                       "| meta-iteration | pre-adaptation return | post-adaptation return | "
+                       "wall s | env steps |", "|---|---|---|---|---|"]
+                md += [f"| {r['iteration']} | {r['learner/pre_return']:.2f} | "
+                       f"{r['learner/post_return']:.2f} | {r['time_this_iter_s']:.0f} | "
+                       f"{r['env_steps']:,} |" for r in rows]
+                md.append("")
             if not rows or not ckpts:
                 continue
             curves[name] = rows
