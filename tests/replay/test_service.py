@@ -135,8 +135,8 @@ def test_sharded_prioritized_sampling_stays_proportional(make_client):
              for s in s.values()]
     assert sorted(sizes) == [12, 12]
     counts = np.zeros(24)
-    for _ in range(30):
-        b = client.sample("p", 200)
+    for _ in range(8):
+        b = client.sample("p", 500)
         counts += np.bincount(b.data["item"], minlength=24)
         expect_p = p[b.data["item"]] ** alpha / np.sum(p ** alpha)
         assert np.allclose(b.probabilities, expect_p)  # global P(i), not per shard
@@ -156,8 +156,8 @@ def test_sharded_uniform_sampling_stays_uniform_with_unequal_shards(make_client)
     client.insert("u", chunk(np.arange(30)), timeout=10)
     client.insert("u", chunk(np.arange(30, 40)), timeout=10)  # shards hold 30 and 10 items
     counts = np.zeros(40)
-    for _ in range(20):
-        b = client.sample("u", 300)
+    for _ in range(8):
+        b = client.sample("u", 500)
         counts += np.bincount(b.data["item"], minlength=40)
         assert np.allclose(b.probabilities, 1 / 40)
     assert stats.chisquare(counts).pvalue > 1e-3
