@@ -78,7 +78,8 @@ class RandomAgent:
         from relayrl.platform.replay import TransitionAdder
 
         return TransitionAdder(client, "replay", num_envs, n_step=1, gamma=0.99,
-                               frame_stack=env_info.obs_shape[0] if env_info.is_image else None)
+                               frame_stack=env_info.obs_shape[0] if env_info.is_image else None,
+                               chunk_size=num_envs * cfg.rollout.steps_per_call)
 
     def make_learner(self, cfg: ExperimentConfig, env_info: EnvInfo, client: Any) -> NullLearner:
         return NullLearner()

@@ -54,6 +54,7 @@ class RolloutWorkerImpl:
         self.weights_version = -1
         self.total_env_steps = 0
         self.life_loss_terminal = bool(getattr(cfg.learner, "terminal_on_life_loss", False))
+        self.on_policy = algo.schedule != "off_policy"
         self.restart = restart
 
     def set_weights(self, version: int, weights: Any) -> None:
@@ -99,7 +100,9 @@ class RolloutWorkerImpl:
             self.obs = next_obs
             steps += int(valid.sum())
         if self.adder is not None:
-            self.adder.flush()
+            # Off-policy data may land while the next call acts; on-policy data must be in
+            # the queue before the learner takes this version's batch.
+            self.adder.flush(wait=self.on_policy)
         self.total_env_steps += steps
         return {
             "worker": self.worker_index,
@@ -115,6 +118,8 @@ class RolloutWorkerImpl:
         return os.getpid()
 
     def close(self) -> None:
+        if self.adder is not None:
+            self.adder.flush(wait=True)
         self.env.close()
 
 

@@ -6,7 +6,7 @@ when an episode ended) and rows with ``mask[i] == False`` are skipped (the step 
 gymnasium's NEXT_STEP autoreset resets env ``i``). Items are collected into chunks and sent
 with one ``insert_async`` call per chunk, with at most ``max_in_flight`` calls outstanding so
 acting overlaps sending. ``flush()`` sends what is complete and waits for it to land;
-``reset()`` drops partial trajectories.
+``flush(wait=False)`` sends without waiting; ``reset()`` drops partial trajectories.
 
 An adder sends exactly the fields of the table's signature, taken from what it produces
 (listed on each class) plus ``extras``; a signature field it cannot produce is an error.
@@ -50,8 +50,9 @@ class _EnvFrames:
         return self.cur
 
     def continues(self, stack: np.ndarray) -> bool:
-        return self.cur is not None and all(
-            np.array_equal(stack[k], self.store[no]) for k, no in enumerate(self.cur))
+        # The newest frame identifies the step (older ones were checked when they were new);
+        # comparing one frame instead of the whole stack keeps this off the hot path.
+        return self.cur is not None and np.array_equal(stack[-1], self.store[self.cur[-1]])
 
     def advance(self, obs: np.ndarray, next_obs: np.ndarray) -> list[int]:
         """Frame numbers of ``next_obs``: one new frame when it is ``obs`` shifted by one."""
@@ -231,6 +232,82 @@ def _per_env_extras(extras: dict[str, Any] | None, i: int) -> dict[str, Any]:
     return {k: np.asarray(v)[i] for k, v in (extras or {}).items()}
 
 
+class _FlatNStep:
+    """Buffers vector-env steps as [T, N] columns and cuts n-step items with numpy.
+
+    ``take(final)`` returns the items whose window is complete, keeping the last
+    ``n_step - 1`` steps (still needed by windows that have not ended) for later.
+    """
+
+    def __init__(self, num_envs: int, n_step: int, gamma: float):
+        self.n, self.gamma, self.num_envs = n_step, gamma, num_envs
+        self.steps: list[dict[str, np.ndarray]] = []
+
+    def add(self, step: dict[str, np.ndarray]) -> None:
+        # step: obs, action, reward, terminated, truncated, next_obs, start ([N] bool), extras...
+        self.steps.append(step)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def take(self) -> dict[str, np.ndarray] | None:
+        if not self.steps:
+            return None
+        n, g = self.n, self.gamma
+        cols = {k: np.stack([s[k] for s in self.steps]) for k in self.steps[0]}  # [T, N, ...]
+        T, N = cols["start"].shape
+        term, trunc = cols["terminated"], cols["truncated"]
+        done = term | trunc  # [T, N]
+
+        def shifted(x: np.ndarray, k: int, fill) -> np.ndarray:
+            """x[t + k] for every t, ``fill`` past the end."""
+            if k == 0:
+                return x
+            out = np.empty_like(x)
+            out[: T - k] = x[k:] if k < T else out[:0]
+            out[max(T - k, 0):] = fill
+            return out
+
+        # end[t, i]: index k of the window's last step (first done within n steps, else n-1)
+        end = np.full((T, N), n - 1, dtype=np.int64)
+        ended = np.zeros((T, N), dtype=bool)
+        ret = np.zeros((T, N), dtype=np.float64)
+        for k in range(n):
+            active = ~ended  # steps t+k still inside the window
+            ret += np.where(active, g ** k * shifted(cols["reward"].astype(np.float64), k, 0.0), 0.0)
+            d_k = shifted(done, k, False)
+            newly = active & d_k
+            end[newly] = k
+            ended |= newly
+        complete = ended | (np.arange(T)[:, None] + n - 1 < T)
+        emit = cols["start"] & complete  # [T, N]
+        t_idx, i_idx = np.nonzero(emit)
+        e = end[t_idx, i_idx]
+        last = t_idx + e
+        term_end = term[last, i_idx]
+        out = {
+            "obs": cols["obs"][t_idx, i_idx],
+            "action": cols["action"][t_idx, i_idx],
+            "reward": ret[t_idx, i_idx],
+            "next_obs": cols["next_obs"][last, i_idx],
+            "discount": np.where(term_end, 0.0, g ** (e + 1)),
+            "terminated": term_end,
+            "truncated": trunc[last, i_idx],
+        }
+        for k in cols:
+            if k not in out and k not in ("start", "terminated", "truncated", "reward", "done"):
+                out[k] = cols[k][t_idx, i_idx]
+        # keep the tail: steps that may still start (or belong to) an unfinished window
+        keep_from = max(T - (n - 1), 0)
+        tail = self.steps[keep_from:]
+        for j, s in enumerate(tail):
+            s = dict(s)
+            s["start"] = s["start"] & ~emit[keep_from + j]
+            tail[j] = s
+        self.steps = tail
+        return out
+
+
 class TransitionAdder(_Adder):
     """n-step transitions: ``obs, action, reward, next_obs, discount`` (+ extras).
 
@@ -238,6 +315,9 @@ class TransitionAdder(_Adder):
     ``reward = sum_{j<k} gamma^j r_{t+j}``, ``next_obs = s_{t+k}``, ``discount = gamma^k`` or
     ``0`` if the episode terminated inside the window (a truncated end bootstraps). Extras
     are taken at step ``t``. Also produced: ``terminated``, ``truncated`` of the window end.
+
+    Flat observations take a vectorised path (steps buffered as ``[T, N]`` columns and cut
+    into windows with numpy); frame stacks go through the per-env path that numbers frames.
     """
 
     produces = ("obs", "action", "reward", "next_obs", "discount", "terminated", "truncated")
@@ -258,6 +338,7 @@ class TransitionAdder(_Adder):
             raise ReplayConfigError(f"TransitionAdder: chunk_size={chunk_size!r} must be an "
                                     f"int >= 1")
         self.n_step, self.gamma, self.chunk_size = n_step, float(gamma), chunk_size
+        self._flat = _FlatNStep(num_envs, n_step, float(gamma)) if self.frame_field is None else None
         self._window: list[collections.deque] = [collections.deque() for _ in range(num_envs)]
         self._started = np.zeros(num_envs, dtype=bool)
         self._chunk = _Chunk()
@@ -272,6 +353,19 @@ class TransitionAdder(_Adder):
         rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
                                  "terminated": terminated, "truncated": truncated,
                                  "next_obs": next_obs, **(extras or {})})
+        if self._flat is not None:
+            start = np.zeros(self.num_envs, dtype=bool)
+            start[rows] = True
+            step = {"obs": np.array(obs, copy=True), "action": np.array(action, copy=True),
+                    "reward": np.array(reward, copy=True),
+                    "terminated": np.array(terminated, copy=True),
+                    "truncated": np.array(truncated, copy=True),
+                    "next_obs": np.array(next_obs, copy=True), "start": start}
+            step.update({k: np.array(v, copy=True) for k, v in (extras or {}).items()})
+            self._flat.add(step)
+            if len(self._flat) * self.num_envs >= self.chunk_size:
+                self._send_flat()
+            return
         if self.frame_field is not None:
             self._frame_check(obs)
             self._frame_check(next_obs)
@@ -322,13 +416,29 @@ class TransitionAdder(_Adder):
             chunk, self._chunk = self._chunk, _Chunk()
             self._send(self._columns(chunk))
 
-    def flush(self) -> None:
-        """Send the complete items collected so far and wait until they are in the table."""
+    def _send_flat(self) -> None:
+        assert self._flat is not None
+        items = self._flat.take()
+        if items is not None and len(items["action"]):
+            self._send({name: self._cast(name, items[name]) for name in self.fields})
+
+    def flush(self, wait: bool = True) -> None:
+        """Send the complete items collected so far; with ``wait``, until they are in the table.
+
+        Off-policy writers pass ``wait=False`` to keep acting while the insert travels (the
+        in-flight bound still applies); on-policy writers wait so the learner sees the batch.
+        """
+        if self._flat is not None:
+            self._send_flat()
         self._send_chunk()
-        self._wait_all()
+        if wait:
+            self._wait_all()
 
     def reset(self) -> None:
         """Drop every env's partial n-step window (complete items are kept for the next send)."""
+        if self._flat is not None:
+            self._send_flat()  # complete windows are kept, as on the per-env path
+            self._flat.steps = []
         for i in range(self.num_envs):
             self._window[i].clear()
             self.env_frames[i].drop()
@@ -425,9 +535,10 @@ class EpisodeAdder(_Adder):
             out["frames"] = np.stack(chunk.frames).astype(self.frame_field.dtype, copy=False)
         return out
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
         """Wait until every finished episode is in the table (partial episodes stay)."""
-        self._wait_all()
+        if wait:
+            self._wait_all()
 
     def reset(self) -> None:
         """Drop every env's partial episode."""
@@ -547,8 +658,8 @@ class SequenceAdder(_Adder):
             chunk, self._chunk = self._chunk, _Chunk()
             self._send(self._columns(chunk))
 
-    def flush(self) -> None:
-        """Send the complete sequences collected so far and wait until they are in the table.
+    def flush(self, wait: bool = True) -> None:
+        """Send the complete sequences collected so far and (``wait``) until they are in the table.
 
         With ``flush_partial``, unfinished sequences are sent too (padded) and the episode
         goes on in a fresh sequence.
@@ -561,7 +672,8 @@ class SequenceAdder(_Adder):
                 self._buf[i].steps = []
                 self._fresh[i] = 0
         self._send_chunk()
-        self._wait_all()
+        if wait:
+            self._wait_all()
 
     def reset(self) -> None:
         """Drop every env's partial sequence."""
