@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--runs", default="benchmarks/results/maml_runs")
     r.add_argument("--tasks", type=int, default=40)
     r.add_argument("--md", default="benchmarks/results/maml.md")
+    r.add_argument("--cached-only", action="store_true",
+                   help="only use meta-tests already written by relayrl eval-meta --out")
     args = p.parse_args(argv)
     start = time.perf_counter()
     if args.command == "train":
