@@ -91,12 +91,16 @@ def _rllib_env_creator(env_id: str):
     import gymnasium as gym
 
     if env_id.startswith("ALE/"):
-        import ale_py
-        from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
+        def make_atari(cfg):
+            # runs inside each EnvRunner process, which must register ALE's ids itself
+            import ale_py
+            from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
 
-        gym.register_envs(ale_py)
-        return lambda cfg: wrap_atari_for_new_api_stack(
-            gym.make(env_id, frameskip=1), dim=84, framestack=4)
+            gym.register_envs(ale_py)
+            return wrap_atari_for_new_api_stack(gym.make(env_id, frameskip=1), dim=84,
+                                                framestack=4)
+
+        return make_atari
     return lambda cfg: gym.make(env_id)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import gymnasium
 import numpy as np
 
 from relayrl.platform.algorithm import EnvInfo
@@ -26,12 +27,21 @@ class RandomConfig:
 
 
 class RandomPolicy:
+    """Uniform actions for a whole batch with one numpy call (Discrete and bounded Box)."""
+
     def __init__(self, action_space, seed: int):
         self.space = action_space
         self.space.seed(seed)
+        self.rng = np.random.default_rng(seed)
 
     def compute_actions(self, obs: np.ndarray, *, env_steps: int, explore: bool = True):
-        return np.stack([self.space.sample() for _ in range(len(obs))]), {}
+        n, space = len(obs), self.space
+        if isinstance(space, gymnasium.spaces.Discrete):
+            return space.start + self.rng.integers(0, space.n, size=n), {}
+        if isinstance(space, gymnasium.spaces.Box) and space.is_bounded():
+            return self.rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(
+                space.dtype), {}
+        return np.stack([space.sample() for _ in range(n)]), {}
 
     def set_weights(self, weights: Any) -> None:
         pass

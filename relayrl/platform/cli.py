@@ -93,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         from relayrl.platform.config import load_experiment
-        from relayrl.platform.runner import init_ray, train
+        from relayrl.platform.runner import check_resources, init_ray, local_resources, train
 
         cfg = load_experiment(args.config, args.overrides)
+        if not args.address:
+            check_resources(cfg, local_resources())  # fail before starting Ray
         init_ray(args.address)
         train(cfg, logdir=args.logdir, restore=args.restore,
               progress=False if args.quiet else None)

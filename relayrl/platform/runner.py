@@ -43,10 +43,14 @@ def required_resources(cfg: ExperimentConfig) -> dict[str, float]:
     return {"CPU": cpus, "GPU": r.num_gpus}
 
 
-def check_resources(cfg: ExperimentConfig) -> None:
-    """Refuse, before starting any actor, a request the cluster can never meet."""
+def check_resources(cfg: ExperimentConfig, have: dict[str, float] | None = None) -> None:
+    """Refuse, before starting any actor, a request the cluster can never meet.
+
+    ``have`` defaults to the connected cluster's resources; before Ray starts locally, the
+    CLI passes this machine's (``local_resources()``) so a bad request fails at once.
+    """
     need = required_resources(cfg)
-    have = ray.cluster_resources()
+    have = ray.cluster_resources() if have is None else have
     for res, amount in need.items():
         if amount > have.get(res, 0.0) + 1e-9:
             raise ConfigError(
@@ -58,6 +62,18 @@ def check_resources(cfg: ExperimentConfig) -> None:
                 f"resources.replay_num_cpus={cfg.resources.replay_num_cpus:g}) but the cluster "
                 f"has {have.get(res, 0.0):g}; lower them or join a bigger cluster with --address"
             )
+
+
+def local_resources() -> dict[str, float]:
+    """What a local Ray instance started here would offer (Ray counts CPUs the same way)."""
+    gpus = 0.0
+    try:
+        import torch
+
+        gpus = float(torch.cuda.device_count())
+    except Exception:  # no torch CUDA runtime: no GPUs
+        pass
+    return {"CPU": float(os.cpu_count() or 1), "GPU": gpus}
 
 
 def run_dir(cfg: ExperimentConfig, logdir: str | None = None) -> Path:

@@ -122,7 +122,6 @@ def test_learner_as_its_own_actor(ray_session):
     try:
         t = time.time()
         m = exp.train_iteration()
-        m = exp.train_iteration()
     finally:
         exp.close()
     assert exp.learner.remote

@@ -57,7 +57,7 @@ def _results(exp_dir: Path) -> dict[str, list[dict]]:
 
 
 SWEEP_ARGS = [
-    "--set", "stop.iterations=3", "--set", "run.iteration_env_steps=300",
+    "--set", "stop.iterations=2", "--set", "run.iteration_env_steps=300",
     "--set", "run.checkpoint_every=1", "--set", "learner.learning_starts=100",
     "--set", "learner.hidden_sizes=[32]", "--set", "env.num_envs=2",
     "--set", "tune.search_space={learner.lr: {grid: [0.001, 0.0005]}}",
@@ -93,7 +93,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path):
     res = _results(exp_dir)
     assert len(res) == 2
     for trial, lines in res.items():
-        assert lines[-1]["done"] and lines[-1]["iteration"] == 3, (trial, lines[-1])
+        assert lines[-1]["done"] and lines[-1]["iteration"] == 2, (trial, lines[-1])
         if trial in done_before:  # finished trials were not run again
             assert len(lines) == done_before[trial]
     # every trial checkpointed and wrote our TensorBoard names in its own directory
