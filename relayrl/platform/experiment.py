@@ -272,6 +272,9 @@ class Experiment:
             "rollout/num_workers": len(self.workers),
         }
         m.update(self.stats.summary())
+        hns = atari_hns(self.cfg.env.id, self.cfg.env.kwargs, m["episode_return_mean"])
+        if hns is not None:
+            m["episode_return_hns_mean"] = hns
         for k, v in self._upd_sums.items():
             m[f"learner/{k}"] = v / max(self._upd_count, 1)
         try:
@@ -357,6 +360,23 @@ class Experiment:
         self.client.close()
         if self.learner.remote:
             ray.kill(self.learner._actor)
+
+
+def atari_hns(env_id: str, env_kwargs: Mapping[str, Any], mean_return: float) -> float | None:
+    """Human-normalized score of a mean Atari return (None for other envs or no episodes)."""
+    if math.isnan(mean_return):
+        return None
+    game = env_id.split("/", 1)[1].rsplit("-", 1)[0] if env_id.startswith("ALE/") else None
+    if env_id == "relayrl/Atari-v0":
+        game = env_kwargs.get("game")
+    if not game or env_kwargs.get("reward_clipping"):  # clipped returns are not game scores
+        return None
+    from relayrl.envs.atari_scores import human_normalized_score
+
+    try:
+        return human_normalized_score(game, mean_return)
+    except ValueError:  # a game without reference scores
+        return None
 
 
 def read_checkpoint_marker(directory: str | os.PathLike) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class DQN:
             client, DQNLearner.table, num_envs, n_step=lc.n_step, gamma=lc.gamma,
             frame_stack=env_info.obs_shape[0] if env_info.is_image else None,
             chunk_size=num_envs * cfg.rollout.steps_per_call,  # one insert per worker call
+            reward_clip=lc.reward_clip,
         )
 
     def make_learner(self, cfg: ExperimentConfig, env_info: EnvInfo, client: Any) -> DQNLearner:

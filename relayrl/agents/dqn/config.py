@@ -46,6 +46,9 @@ class DQNConfig:
     replay_shards: int = 1  # replay actors the table is spread over
     sample_timeout_s: float = 120.0  # how long an update waits for data before failing
     terminal_on_life_loss: bool = False  # Atari: bootstrap-stop at a lost life
+    # Clip each step's reward to [-c, c] when it enters replay (Atari: 1.0); episode returns
+    # in the metrics stay game scores.
+    reward_clip: float | None = None
 
     def __post_init__(self):
         check(0.0 <= self.gamma <= 1.0, f"learner.gamma: got {self.gamma}, must be in [0, 1]")
@@ -64,3 +67,5 @@ class DQNConfig:
         check(self.learning_starts >= 0, "learner.learning_starts must be >= 0")
         check(self.replay_shards >= 1, "learner.replay_shards must be >= 1")
         check(all(h >= 1 for h in self.hidden_sizes), "learner.hidden_sizes must be positive")
+        check(self.reward_clip is None or self.reward_clip > 0,
+              f"learner.reward_clip: got {self.reward_clip}, must be null or > 0")

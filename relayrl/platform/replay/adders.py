@@ -316,6 +316,8 @@ class TransitionAdder(_Adder):
     ``0`` if the episode terminated inside the window (a truncated end bootstraps). Extras
     are taken at step ``t``. Also produced: ``terminated``, ``truncated`` of the window end.
 
+    ``reward_clip`` clips each step's reward to ``[-c, c]`` before the sum.
+
     Flat observations take a vectorised path (steps buffered as ``[T, N]`` columns and cut
     into windows with numpy); frame stacks go through the per-env path that numbers frames.
     """
@@ -324,7 +326,8 @@ class TransitionAdder(_Adder):
 
     def __init__(self, client: Any, table: str, num_envs: int, *, n_step: int = 1,
                  gamma: float = 0.99, chunk_size: int = 64, frame_stack: int | None = None,
-                 max_in_flight: int = 2, insert_timeout: float | None = None):
+                 max_in_flight: int = 2, insert_timeout: float | None = None,
+                 reward_clip: float | None = None):
         super().__init__(client, table, num_envs, frame_stack=frame_stack,
                          max_in_flight=max_in_flight, insert_timeout=insert_timeout)
         if self.config.kind != "transition":
@@ -337,7 +340,12 @@ class TransitionAdder(_Adder):
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise ReplayConfigError(f"TransitionAdder: chunk_size={chunk_size!r} must be an "
                                     f"int >= 1")
+        if reward_clip is not None and not reward_clip > 0:
+            raise ReplayConfigError(f"TransitionAdder: reward_clip={reward_clip!r} must be > 0 "
+                                    "or None")
         self.n_step, self.gamma, self.chunk_size = n_step, float(gamma), chunk_size
+        # Each step's reward is clipped before the n-step sum (DQN's Atari protocol).
+        self.reward_clip = reward_clip
         self._flat = _FlatNStep(num_envs, n_step, float(gamma)) if self.frame_field is None else None
         self._window: list[collections.deque] = [collections.deque() for _ in range(num_envs)]
         self._started = np.zeros(num_envs, dtype=bool)
@@ -348,6 +356,8 @@ class TransitionAdder(_Adder):
         self._check_names(extras)
         obs, next_obs = np.asarray(obs), np.asarray(next_obs)
         reward, action = np.asarray(reward), np.asarray(action)
+        if self.reward_clip is not None:
+            reward = np.clip(reward, -self.reward_clip, self.reward_clip)
         terminated = np.asarray(terminated, dtype=bool)
         truncated = np.asarray(truncated, dtype=bool)
         rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
