@@ -12,7 +12,8 @@ Same run, interleaved repeats, medians and ratios:
 - ``relayrl_1``:   one RolloutWorker actor (per-worker overhead vs ``raw_worker``)
 - ``rllib``:       ``workers`` remote SingleAgentEnvRunner actors, envs_per_worker each
 
-    python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong]
+    python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong] [--write-md PATH]
+    python benchmarks/rollout_throughput.py --from-json RUN.json --write-md PATH   # re-render
 """
 
 from __future__ import annotations
@@ -137,6 +138,33 @@ def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float) -> flo
     return steps / elapsed
 
 
+def markdown(out: dict, command: str) -> str:
+    """The results table of one run (what benchmarks/results/rollout.md holds)."""
+    m = out["machine"]
+    lines = [
+        "# Rollout throughput: relayrl workers vs raw vector env vs RLlib EnvRunners", "",
+        "Produced by:", "", f"    {command}", "",
+        f"{out['workers']} workers x {out['envs_per_worker']} envs each, uniformly random "
+        f"actions, {out['seconds']} s per figure, {out['repeats']} interleaved repeats (medians); "
+        f"relayrl's workers also write every transition into a replay table. Machine: "
+        f"{m['cpus']} CPUs shared with other jobs, load average {m['load_avg_start'][0]:.1f} at "
+        f"the start and {m['load_avg_end'][0]:.1f} at the end, so compare within a row.", "",
+        "| env | raw vector env, all envs | raw, one worker's envs | relayrl, "
+        f"{out['workers']} workers | relayrl, 1 worker | RLlib, {out['workers']} EnvRunners | "
+        "relayrl / raw (all envs) | relayrl 1 worker / raw (its envs) | relayrl / RLlib |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for env_id, r in out["results"].items():
+        med = r["steps_per_s_median"]
+        lines.append(
+            f"| {env_id} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
+            f"{med['relayrl']:,.0f} | {med['relayrl_1']:,.0f} | {med['rllib']:,.0f} | "
+            f"{r['ratio_relayrl_vs_raw_total']:.2f} | {r['ratio_relayrl_1_vs_raw_worker']:.2f} | "
+            f"{r['ratio_relayrl_vs_rllib']:.2f} |")
+    lines += ["", "Env steps per second; every repeat's figure is in the JSON the script prints.", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--envs", default="cartpole,pong")
@@ -145,13 +173,25 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="2 s per figure, 1 repeat")
+    p.add_argument("--write-md", default=None, help="also write the markdown table here")
+    p.add_argument("--from-json", default=None, help="render the table of an earlier run's JSON")
     args = p.parse_args(argv)
+    command = "python benchmarks/rollout_throughput.py " + " ".join(argv or sys.argv[1:])
+    if args.from_json:
+        with open(args.from_json) as f:
+            out = json.load(f)
+        if args.write_md:
+            with open(args.write_md, "w") as f:
+                f.write(markdown(out, out.get("command", command)))
+        print(markdown(out, out.get("command", command)))
+        return 0
     if args.quick:
         args.seconds, args.repeats = 2.0, 1
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     n, w = args.envs_per_worker, args.workers
-    out = {"machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
+    out = {"command": command,
+           "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
            "workers": w, "envs_per_worker": n, "seconds": args.seconds,
            "repeats": args.repeats, "results": {}}
     for key in args.envs.split(","):
@@ -175,6 +215,9 @@ def main(argv=None) -> int:
         print(json.dumps({env_id: out["results"][env_id]}), file=sys.stderr, flush=True)
     out["machine"]["load_avg_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
+    if args.write_md:
+        with open(args.write_md, "w") as f:
+            f.write(markdown(out, command))
     ray.shutdown()
     return 0
 
