@@ -16,7 +16,17 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # address="local": always a fresh instance, never a cluster left by `ray start`
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # address="local": always a fresh instance, never a cluster left by `ray start`.
+        # Starting Ray can time out on an overloaded machine; one failure would error every
+        # test that shares this fixture, so try again before giving up.
+        for attempt in range(3):
+            try:
+                ray.init(address="local", num_cpus=2, include_dashboard=False,
+                         log_to_driver=False)
+                break
+            except Exception:
+                ray.shutdown()
+                if attempt == 2:
+                    raise
     yield ray
     ray.shutdown()
