@@ -1,0 +1,124 @@
+"""EBU vs DQN on Pong on CPU: learning curves and table from the runs' progress logs.
+
+The runs themselves are ordinary ``relayrl train`` runs (one per algorithm and seed), with
+the same updates per env step for both; their progress lines are kept as logs under
+``benchmarks/results/ebu_pong_logs/`` (``<algo>_pong_seed<k>.log``). This script reads them
+and writes ``benchmarks/results/ebu_pong.md`` and ``ebu_pong.png``; it prints the summary as
+JSON. The launch commands are in the table's header (``--launch`` prints them).
+
+    python benchmarks/ebu_pong.py            # after (or while) the runs write their logs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LOGS = RESULTS / "ebu_pong_logs"
+OVERRIDES = ("--set stop.env_steps=500000 --set learner.updates_per_env_step=0.25 "
+             "--set learner.target_update_period=2500 --set rollout.num_workers=1 "
+             "--set rollout.num_cpus_per_worker=0.5 --set run.checkpoint_every=0 "
+             "--set run.iteration_env_steps=10000 --set learner.replay_capacity=500000")
+LAUNCH = ("relayrl train tune_configs/{algo}_atari.yaml " + OVERRIDES +
+          " > benchmarks/results/ebu_pong_logs/{algo}_pong_seed0.log")
+LINE = re.compile(r"iter\s+(\d+)\s+env_steps\s+([\d,]+)\s+return\s+(\S+)\s+len\s+(\S+)\s+"
+                  r"steps/s\s+(\d+)\s+updates\s+([\d,]+).*time\s+(\d+)s")
+
+
+def parse(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        m = LINE.search(line)
+        if m:
+            ret = float(m.group(3)) if m.group(3) != "-" else float("nan")
+            rows.append({"iteration": int(m.group(1)),
+                         "env_steps": int(m.group(2).replace(",", "")),
+                         "return": ret, "updates": int(m.group(6).replace(",", "")),
+                         "time_s": int(m.group(7))})
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--launch", action="store_true", help="print the commands of the runs")
+    args = p.parse_args()
+    if args.launch:
+        for algo in ("ebu", "dqn"):
+            print(LAUNCH.format(algo=algo))
+        return
+    runs = {path.stem: parse(path) for path in sorted(LOGS.glob("*.log"))}
+    runs = {k: v for k, v in runs.items() if v}
+    summary = {}
+    for name, rows in runs.items():
+        last = rows[-1]
+        tail = [r["return"] for r in rows[-5:] if not np.isnan(r["return"])]
+        summary[name] = {
+            "env_steps": last["env_steps"], "frames": 4 * last["env_steps"],
+            "updates": last["updates"], "wall_h": last["time_s"] / 3600,
+            "return_last_5_iterations": float(np.mean(tail)) if tail else None,
+            "best_iteration_return": float(np.nanmax([r["return"] for r in rows])),
+        }
+    print(json.dumps(summary, indent=2))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, rows in runs.items():
+        color = "tab:red" if name.startswith("ebu") else "tab:blue"
+        x = [4 * r["env_steps"] / 1e6 for r in rows]
+        ax.plot(x, [r["return"] for r in rows], color=color, label=name)
+    ax.set_xlabel("frames (millions)")
+    ax.set_ylabel("episode return (mean of the iteration's episodes)")
+    ax.set_title("Pong on CPU: EBU vs DQN, 0.25 updates per env step")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "ebu_pong.png", dpi=120)
+
+    lines = [
+        "# EBU vs DQN on Pong, CPU only",
+        "",
+        "Commands (one process each, run at the same time on a 2-core machine shared with "
+        "other jobs, 1-minute load average 20-35 throughout; learner in the driver, one "
+        "rollout worker of 8 envs; the logs keep the progress lines):",
+        "",
+        "```",
+        *(LAUNCH.format(algo=a) for a in ("ebu", "dqn")),
+        "python benchmarks/ebu_pong.py",
+        "```",
+        "",
+        "Settings of `tune_configs/{ebu,dqn}_atari.yaml` except: 0.25 learner updates per env "
+        "step for both (the paper's EBU trains every step; a Nature-CNN update takes ~0.1 s "
+        "on this shared CPU), target network every 2,500 updates (= 10k env steps), replay "
+        "500k (= the whole budget), budget 2M frames.",
+        "",
+        "| run | frames reached | learner updates | wall clock (h) | mean return, last 5 "
+        "iterations | best iteration |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in summary.items():
+        ret = "-" if s["return_last_5_iterations"] is None else f"{s['return_last_5_iterations']:.2f}"
+        lines.append(f"| {name} | {s['frames']:,} | {s['updates']:,} | {s['wall_h']:.2f} | {ret} "
+                     f"| {s['best_iteration_return']:.2f} |")
+    budget = 4 * 500_000
+    short = [n for n, s in summary.items() if s["frames"] < budget]
+    if short:
+        lines += ["", f"**Not finished:** {', '.join(short)} stopped before the {budget:,}-frame "
+                      "budget (the table shows how far they got). Until then both play at the "
+                      "level of a random policy (about -20.3), "
+                      "so these runs do not compare EBU "
+                      "and DQN yet; they show that both run end to end on the platform and at "
+                      "what speed on this CPU."]
+    lines += ["", "![Pong learning curves](ebu_pong.png)", ""]
+    (RESULTS / "ebu_pong.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
