@@ -44,6 +44,18 @@ def test_iterations_collect_learn_and_publish(ray_session):
     assert m2["episodes_total"] > 0 and m2["episode_return_mean"] > 0
 
 
+def _when_available(call, timeout: float = 120.0):
+    """ray.get(call()), retried while the actor is still restarting."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return ray.get(call(), timeout=60)
+        except ray.exceptions.ActorUnavailableError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
     from relayrl.platform.experiment import Experiment
 
@@ -54,10 +66,13 @@ def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
         old_pid = ray.get(victim.pid.remote())
         ray.kill(victim, no_restart=False)  # as if the worker's process crashed
         steps_before = exp.env_steps
-        m = exp.train_iteration()
-        m = exp.train_iteration()
-        new_pid = ray.get(exp.workers[0].pid.remote(), timeout=60)
-        stats = ray.get(exp.workers[0].sample.remote(1, 0))
+        for _ in range(10):  # the loop notices when the dead worker's call comes back
+            m = exp.train_iteration()
+            if m["rollout/worker_restarts"] >= 1:
+                break
+        m = exp.train_iteration()  # and goes on with the restarted worker
+        new_pid = _when_available(lambda: exp.workers[0].pid.remote())
+        stats = _when_available(lambda: exp.workers[0].sample.remote(1, 0))
     finally:
         exp.close()
     assert m["rollout/worker_restarts"] >= 1
