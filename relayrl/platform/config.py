@@ -366,7 +366,3 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Experime
     data = apply_overrides(load_yaml(path), overrides)
     return experiment_from_dict(data, source=str(path))
 
-
-def replace(cfg: Any, **changes: Any) -> Any:
-    """A copy of a frozen config with some fields changed (validation runs again)."""
-    return dataclasses.replace(cfg, **changes)

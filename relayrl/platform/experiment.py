@@ -401,10 +401,6 @@ def read_checkpoint_marker(directory: str | os.PathLike) -> dict[str, Any]:
     return counters
 
 
-def mean_or_nan(xs) -> float:
-    return float(np.mean(xs)) if len(xs) else math.nan
-
-
 def build_trainer(cfg: ExperimentConfig):
     """The algorithm's own Trainer if it has one (``make_trainer``), else an Experiment."""
     from relayrl.agents.registry import get_algorithm
