@@ -8,11 +8,14 @@ of team 0 first, in SMAC's agent order, then team 1 in creation order). One call
 1. orders: learner actions arrive as orders (stop / move / attack / heal); built-in units
    attack-move: keep a live target in sight, else take the closest enemy they can hit in
    sight range, else walk to the ordered point (then hunt the closest enemy);
-2. movement at the unit's speed towards the goal, around walls on walkable cells, with
-   ground units pushed apart where their discs overlap;
+2. movement at the unit's speed towards the goal, around walls on walkable cells; ground
+   units are solid discs of SC2's inner radius, pushed apart until no two overlap, and a
+   unit cannot shove an enemy that stands its ground;
 3. attacks: a unit whose target is in range (edge to edge) fires when its cooldown runs
-   out within the step; hits are resolved shields first, then armor per hit (min 0.5),
-   with the baneling's burst and the colossus' line splash;
+   out within the step, in the order of the game loops the attacks happen on (none on a
+   target killed earlier in the step, none by a unit killed earlier); hits are resolved
+   shields first, then armor per hit (min 0.5), with the baneling's burst (also when a
+   baneling is killed) and the colossus' line splash;
 4. medivac healing paid with energy, shield regeneration after 10 s unhurt, zerg
    regeneration, energy regeneration, deaths.
 
@@ -119,6 +122,7 @@ class Battle:
         self.shield_max = col(lambda t: t.shield)
         self.armor = col(lambda t: t.armor)
         self.radius = col(lambda t: t.radius)
+        self.inner_radius = col(lambda t: t.inner_radius)
         self.speed = col(lambda t: t.speed)
         self.sight = col(lambda t: t.sight)
         self.range = col(lambda t: t.range)
@@ -134,10 +138,12 @@ class Battle:
         self.is_healer = np.array([t.is_healer for t in ts])
         self.is_air = np.array([t.air for t in ts])
         self.ground = ~self.is_air
+        self.solid = np.array([t.ground_collision for t in ts])  # bumps into other ground units
         self.static = self.speed == 0
         self.zerg = np.array([t.race == "Z" for t in ts])
         self.bio = np.array(["biological" in t.attributes for t in ts])
         self.suicide = np.array([t.suicide for t in ts])
+        self.burst_on_death = np.array([t.burst_on_death for t in ts])
         self.threat = self.has_weapon | self.is_healer
         air_target = np.array([t.air or t.also_air_target for t in ts])
         ground_target = ~self.is_air
@@ -172,7 +178,7 @@ class Battle:
             f8(self.cooldown_loops), f8(self.attacks), f8(self.hp_max), f8(self.shield_max), f8(self.armor),
             f8(self.energy_max), f8(self.energy_regen), f8(self.heal_rate), f8(self.heal_cost), f8(self.heal_range),
             b1(self.has_weapon), b1(self.is_healer), b1(self.is_air), b1(self.static), b1(self.zerg), b1(self.suicide),
-            b1(self.threat), b1(self.splash_line), b1(self.splash_burst), f8(self.splash_radius), f8(self.line_half),
+            b1(self.burst_on_death), f8(self.inner_radius), b1(self.solid), b1(self.threat), b1(self.splash_line), b1(self.splash_burst), f8(self.splash_radius), f8(self.line_half),
             b1(self.can_hit), b1(self.can_heal), f8(self.hit_damage),
             b1(self.pathing),
             t.dist if t.dist is not None else np.zeros((1, 1), np.float32),

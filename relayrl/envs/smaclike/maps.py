@@ -313,11 +313,13 @@ def _placement_offsets() -> np.ndarray:
     return np.stack([ox[order], oy[order]], axis=1)
 
 
-def spawn_positions(spec: MapSpec, groups: tuple[SpawnGroup, ...], occupied: list[tuple[float, float, float, bool]]) -> list[tuple[str, float, float]]:
+def spawn_positions(spec: MapSpec, groups: tuple[SpawnGroup, ...], occupied: list[tuple[float, float, float, str]]) -> list[tuple[str, float, float]]:
     """Place units the way SC2's unit creation does: each at the free walkable spot nearest its point.
 
-    ``occupied`` holds (x, y, radius, air) of units placed earlier (it is extended in place), so
-    groups created one after another at the same point pack around each other.
+    ``occupied`` holds (x, y, footprint radius, layer) of units placed earlier (it is extended in
+    place), so groups created one after another at the same point pack around each other. The
+    footprint is the unit's inner radius (what other ground units bump into); units only keep
+    clear of units of their own layer (ground, air, or the colossus that steps over ground units).
     """
     pathing = spec.pathing_grid
     w, h = spec.map_size
@@ -325,11 +327,12 @@ def spawn_positions(spec: MapSpec, groups: tuple[SpawnGroup, ...], occupied: lis
     placed = []
     for g in groups:
         ut: UnitType = get_unit_type(g.unit)
+        layer = "air" if ut.air else ("ground" if ut.ground_collision else "over_ground")
         cand = np.asarray(g.at) + offsets
         # The unit's disc must stand on walkable cells (air units ignore the ground).
         ok = np.ones(len(cand), dtype=bool)
         if not ut.air:
-            for ex, ey in ((0, 0), (ut.radius, 0), (-ut.radius, 0), (0, ut.radius), (0, -ut.radius)):
+            for ex, ey in ((0, 0), (ut.inner_radius, 0), (-ut.inner_radius, 0), (0, ut.inner_radius), (0, -ut.inner_radius)):
                 px, py = cand[:, 0] + ex, cand[:, 1] + ey
                 inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
                 cx = np.clip(px.astype(int), 0, w - 1)
@@ -337,13 +340,13 @@ def spawn_positions(spec: MapSpec, groups: tuple[SpawnGroup, ...], occupied: lis
                 ok &= inside & pathing[cx, cy]
         for _ in range(g.count):
             free = ok.copy()
-            for ox, oy, orad, oair in occupied:
-                if oair == ut.air:
-                    free &= np.hypot(cand[:, 0] - ox, cand[:, 1] - oy) >= orad + ut.radius - 1e-9
+            for ox, oy, orad, olayer in occupied:
+                if olayer == layer:
+                    free &= np.hypot(cand[:, 0] - ox, cand[:, 1] - oy) >= orad + ut.inner_radius - 1e-9
             idx = np.flatnonzero(free)
             if len(idx) == 0:
                 raise MapError(f"map {spec.name}: no free walkable spot within 10 of {list(g.at)} for a {g.unit}")
             x, y = (float(v) for v in cand[idx[0]])
-            occupied.append((x, y, ut.radius, ut.air))
+            occupied.append((x, y, ut.inner_radius, layer))
             placed.append((g.unit, x, y))
     return placed

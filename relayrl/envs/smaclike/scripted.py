@@ -23,7 +23,10 @@ def idle_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Generator)
 
 
 def focus_fire_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Attack the weakest enemy in reach (lowest health + shield); otherwise walk towards the closest enemy.
+    """Shoot the weakest enemy (health + shield) already within weapon range, the closer one among
+    equally weak; if none is in range, attack the closest enemy that can be attacked; otherwise
+    walk towards the closest enemy. Agents thus finish off hurt enemies without leaving their
+    formation to chase a weak one that is out of range.
 
     Medivacs heal the most hurt ally in reach, otherwise follow the closest ally.
     """
@@ -31,8 +34,13 @@ def focus_fire_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Gene
     E, A, _ = avail.shape
     N = persp.n_enemies
     opp_hp = b.hp[:, persp.opp] + b.shield[:, persp.opp]  # [E, N]
-    can_att = avail[..., N_ACTIONS_NO_ATTACK:] == 1  # [E, A, N]
-    score = np.where(can_att, opp_hp[:, None, :], np.inf)
+    can_att = avail[..., N_ACTIONS_NO_ATTACK:] == 1  # [E, A, N] (for a medivac: heal ally j)
+    dist = b.dist[:, persp.own[:, None], persp.opp[None, :]]  # [E, A, N]
+    gap = dist - b.radius[persp.own][None, :, None] - b.radius[persp.opp][None, None, :]
+    in_range = can_att & (gap <= b.range[persp.own][None, :, None] + 1e-6)
+    # in range: health first (distance only breaks ties; health moves in steps >= 0.5), ranked
+    # below every target out of range, which are ranked by distance
+    score = np.where(in_range, opp_hp[:, None, :] + 1e-3 * dist - 1e9, np.where(can_att, dist, np.inf))
     if persp.any_medivac:
         own_frac = np.zeros((E, N))
         own_frac[:, : persp.n_agents] = b.hp[:, persp.own] / persp.own_hp_max

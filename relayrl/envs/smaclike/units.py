@@ -40,7 +40,7 @@ class UnitType:
     attributes: frozenset[str]
     air: bool  # flies: no collision, no pathing
     also_air_target: bool  # hittable by anti-air weapons although on the ground (colossus)
-    radius: float
+    radius: float  # SC2's Radius: attack ranges and splash are measured from this edge
     speed: float  # distance per game loop
     sight: float  # acquisition range of the built-in AI
     # weapon (damage 0 means no weapon)
@@ -54,7 +54,10 @@ class UnitType:
     splash: str = ""  # "", "line" (colossus) or "burst" (baneling)
     splash_radius: float = 0.0
     line_half_length: float = 0.0
-    suicide: bool = False
+    inner_radius: float = 0.0  # SC2's InnerRadius: the solid footprint other ground units bump into
+    ground_collision: bool = True  # False for fliers and the colossus, which steps over ground units
+    suicide: bool = False  # the unit dies when it attacks (baneling)
+    burst_on_death: bool = False  # its splash also goes off when it is killed (baneling)
     # medivac
     energy_start: float = 0.0
     energy_max: float = 0.0
@@ -110,6 +113,8 @@ def _build(name: str, d: dict) -> UnitType:
         air=bool(d.get("air", False)),
         also_air_target=bool(d.get("also_air_target", False)),
         radius=float(d["radius"]),
+        inner_radius=float(d.get("inner_radius", d["radius"])),
+        ground_collision=bool(d.get("ground_collision", not d.get("air", False))),
         speed=float(d["speed"]) * per_loop,
         sight=float(d["sight"]),
         damage=float(weapon.get("damage", 0)),
@@ -123,6 +128,7 @@ def _build(name: str, d: dict) -> UnitType:
         splash_radius=float(weapon.get("splash_radius", 0)),
         line_half_length=float(weapon.get("line_half_length", 0)),
         suicide=bool(weapon.get("suicide", False)),
+        burst_on_death=bool(weapon.get("burst_on_death", False)),
         energy_start=float(energy.get("start", 0)),
         energy_max=float(energy.get("max", 0)),
         energy_regen=float(energy.get("regen", 0)) * per_loop,
