@@ -9,8 +9,8 @@ of team 0 first, in SMAC's agent order, then team 1 in creation order). One call
    attack-move: keep a live target in sight, else take the closest enemy they can hit in
    sight range, else walk to the ordered point (then hunt the closest enemy);
 2. movement at the unit's speed towards the goal, around walls on walkable cells; ground
-   units are solid discs of SC2's inner radius, pushed apart until no two overlap, and a
-   unit cannot shove an enemy that stands its ground;
+   units are solid discs of SC2's inner radius, pushed apart until no two overlap (the
+   colossus steps over them);
 3. attacks: a unit whose target is in range (edge to edge) fires when its cooldown runs
    out within the step, in the order of the game loops the attacks happen on (none on a
    target killed earlier in the step, none by a unit killed earlier); hits are resolved
