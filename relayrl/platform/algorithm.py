@@ -43,6 +43,16 @@ class EnvInfo:
         finally:
             venv.close()
 
+    def require_discrete(self, algorithm: str) -> None:
+        """ConfigError unless the action space is Discrete (Q-learning families need it)."""
+        from relayrl.platform.config import ConfigError
+
+        if not isinstance(self.action_space, gymnasium.spaces.Discrete):
+            raise ConfigError(
+                f"algorithm {algorithm} needs a discrete action space; env.id {self.env_id!r} "
+                f"has {self.action_space}"
+            )
+
     @property
     def num_actions(self) -> int:
         if not isinstance(self.action_space, gymnasium.spaces.Discrete):

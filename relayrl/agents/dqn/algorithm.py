@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium
-
 from relayrl.agents.dqn.config import DQNConfig
 from relayrl.agents.dqn.learner import DQNLearner
 from relayrl.agents.dqn.policy import EpsilonGreedyPolicy
@@ -46,11 +44,7 @@ class DQN:
         from relayrl.platform.replay import MinSize, TableConfig
 
         lc: DQNConfig = cfg.learner
-        if not isinstance(env_info.action_space, gymnasium.spaces.Discrete):
-            raise ConfigError(
-                f"algorithm dqn needs a discrete action space; env.id {env_info.env_id!r} has "
-                f"{env_info.action_space}"
-            )
+        env_info.require_discrete(self.name)
         return [
             TableConfig(
                 name=DQNLearner.table,

@@ -159,18 +159,11 @@ class EBU:
         DQN().check_config(cfg)
 
     def tables(self, cfg, env_info) -> list:
-        import gymnasium
-
         from relayrl.agents.dqn.ebu_learner import EBULearner
-        from relayrl.platform.config import ConfigError
         from relayrl.platform.replay import MinSize, TableConfig
 
         lc = cfg.learner
-        if not isinstance(env_info.action_space, gymnasium.spaces.Discrete):
-            raise ConfigError(
-                f"algorithm ebu needs a discrete action space; env.id {env_info.env_id!r} has "
-                f"{env_info.action_space}"
-            )
+        env_info.require_discrete(self.name)
         return [
             TableConfig(
                 name=EBULearner.table,

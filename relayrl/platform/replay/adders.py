@@ -147,6 +147,21 @@ class _Adder:
                               f"{list(mask.shape)}")
         return np.flatnonzero(mask)
 
+    def _prepare(self, obs, action, reward, terminated, truncated, next_obs, extras, mask):
+        """One vector-env step as arrays, checked; returns them and the rows to record."""
+        self._check_names(extras)
+        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
+        reward, action = np.asarray(reward), np.asarray(action)
+        terminated = np.asarray(terminated, dtype=bool)
+        truncated = np.asarray(truncated, dtype=bool)
+        rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
+                                 "terminated": terminated, "truncated": truncated,
+                                 "next_obs": next_obs, **(extras or {})})
+        if self.frame_field is not None:
+            self._frame_check(obs)
+            self._frame_check(next_obs)
+        return obs, action, reward, terminated, truncated, next_obs, rows
+
     def _check_names(self, extras: dict[str, Any] | None) -> None:
         if self._checked_names:
             return
@@ -353,16 +368,10 @@ class TransitionAdder(_Adder):
 
     def add(self, obs, action, reward, terminated, truncated, next_obs,
             extras: dict[str, np.ndarray] | None = None, mask: np.ndarray | None = None) -> None:
-        self._check_names(extras)
-        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
-        reward, action = np.asarray(reward), np.asarray(action)
+        obs, action, reward, terminated, truncated, next_obs, rows = self._prepare(
+            obs, action, reward, terminated, truncated, next_obs, extras, mask)
         if self.reward_clip is not None:
             reward = np.clip(reward, -self.reward_clip, self.reward_clip)
-        terminated = np.asarray(terminated, dtype=bool)
-        truncated = np.asarray(truncated, dtype=bool)
-        rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
-                                 "terminated": terminated, "truncated": truncated,
-                                 "next_obs": next_obs, **(extras or {})})
         if self._flat is not None:
             start = np.zeros(self.num_envs, dtype=bool)
             start[rows] = True
@@ -376,9 +385,6 @@ class TransitionAdder(_Adder):
             if len(self._flat) * self.num_envs >= self.chunk_size:
                 self._send_flat()
             return
-        if self.frame_field is not None:
-            self._frame_check(obs)
-            self._frame_check(next_obs)
         for i in rows.tolist():
             obs_nos = self._enter(i, obs[i], bool(self._started[i]))
             self._started[i] = True
@@ -496,17 +502,8 @@ class EpisodeAdder(_Adder):
 
     def add(self, obs, action, reward, terminated, truncated, next_obs,
             extras: dict[str, np.ndarray] | None = None, mask: np.ndarray | None = None) -> None:
-        self._check_names(extras)
-        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
-        reward, action = np.asarray(reward), np.asarray(action)
-        terminated = np.asarray(terminated, dtype=bool)
-        truncated = np.asarray(truncated, dtype=bool)
-        rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
-                                 "terminated": terminated, "truncated": truncated,
-                                 "next_obs": next_obs, **(extras or {})})
-        if self.frame_field is not None:
-            self._frame_check(obs)
-            self._frame_check(next_obs)
+        obs, action, reward, terminated, truncated, next_obs, rows = self._prepare(
+            obs, action, reward, terminated, truncated, next_obs, extras, mask)
         finished = []
         for i in rows.tolist():
             obs_nos = self._enter(i, obs[i], bool(self._started[i]))
@@ -604,17 +601,8 @@ class SequenceAdder(_Adder):
 
     def add(self, obs, action, reward, terminated, truncated, next_obs,
             extras: dict[str, np.ndarray] | None = None, mask: np.ndarray | None = None) -> None:
-        self._check_names(extras)
-        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
-        reward, action = np.asarray(reward), np.asarray(action)
-        terminated = np.asarray(terminated, dtype=bool)
-        truncated = np.asarray(truncated, dtype=bool)
-        rows = self._rows(mask, {"obs": obs, "action": action, "reward": reward,
-                                 "terminated": terminated, "truncated": truncated,
-                                 "next_obs": next_obs, **(extras or {})})
-        if self.frame_field is not None:
-            self._frame_check(obs)
-            self._frame_check(next_obs)
+        obs, action, reward, terminated, truncated, next_obs, rows = self._prepare(
+            obs, action, reward, terminated, truncated, next_obs, extras, mask)
         for i in rows.tolist():
             obs_nos = self._enter(i, obs[i], bool(self._started[i]))
             self._started[i] = True
