@@ -12,7 +12,8 @@ Same run, interleaved repeats, medians and ratios:
 - ``relayrl_1``:   one RolloutWorker actor (per-worker overhead vs ``raw_worker``)
 - ``rllib``:       ``workers`` remote SingleAgentEnvRunner actors, envs_per_worker each
 
-    python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong] [--write-md PATH]
+    python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong]
+        [--envs-per-worker 8,32] [--steps-per-call 256] [--write-md PATH]
     python benchmarks/rollout_throughput.py --from-json RUN.json --write-md PATH   # re-render
 """
 
@@ -48,23 +49,25 @@ def bench_raw(env_id: str, num_envs: int, seconds: float) -> float:
     return rate
 
 
-def _relayrl_cfg(env_id: str, num_envs: int, workers: int):
+def _relayrl_cfg(env_id: str, num_envs: int, workers: int, steps_per_call: int):
     from relayrl.platform.config import experiment_from_dict
 
     return experiment_from_dict({
         "name": "bench", "algorithm": "random", "env": {"id": env_id, "num_envs": num_envs},
-        "rollout": {"num_workers": workers, "num_cpus_per_worker": 0.5, "steps_per_call": 64},
+        "rollout": {"num_workers": workers, "num_cpus_per_worker": 0.5,
+                    "steps_per_call": steps_per_call},
         "learner": {"replay_capacity": 200_000},
     })
 
 
-def bench_relayrl(env_id: str, num_envs: int, workers: int, seconds: float) -> float:
+def bench_relayrl(env_id: str, num_envs: int, workers: int, seconds: float,
+                  steps_per_call: int) -> float:
     from relayrl.agents.registry import get_algorithm
     from relayrl.platform.algorithm import EnvInfo
     from relayrl.platform.replay import ReplayClient
     from relayrl.platform.rollout import start_workers
 
-    cfg = _relayrl_cfg(env_id, num_envs, workers)
+    cfg = _relayrl_cfg(env_id, num_envs, workers, steps_per_call)
     info = EnvInfo.probe(cfg)
     client = ReplayClient.create(get_algorithm("random").tables(cfg, info))
     handles = start_workers(cfg, client)
@@ -105,7 +108,8 @@ def _rllib_env_creator(env_id: str):
     return lambda cfg: gym.make(env_id)
 
 
-def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float) -> float:
+def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float,
+                steps_per_call: int) -> float:
     from ray import tune
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
@@ -116,11 +120,11 @@ def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float) -> flo
         PPOConfig()
         .environment(name)
         .env_runners(num_envs_per_env_runner=num_envs, num_cpus_per_env_runner=0.5,
-                     rollout_fragment_length=64)
+                     rollout_fragment_length=steps_per_call)
     )
     Runner = ray.remote(num_cpus=0.5)(SingleAgentEnvRunner)
     runners = [Runner.remote(config=config, worker_index=i + 1) for i in range(workers)]
-    per_call = 64 * num_envs
+    per_call = steps_per_call * num_envs
 
     ray.get([r.sample.remote(num_timesteps=num_envs * 8, random_actions=True) for r in runners])
     inflight = {r.sample.remote(num_timesteps=per_call, random_actions=True): r for r in runners}
@@ -140,24 +144,26 @@ def bench_rllib(env_id: str, num_envs: int, workers: int, seconds: float) -> flo
 
 def markdown(out: dict, command: str) -> str:
     """The results table of one run (what benchmarks/results/rollout.md holds)."""
-    m = out["machine"]
+    m, w = out["machine"], out["workers"]
+    spc = out.get("steps_per_call", 64)
     lines = [
         "# Rollout throughput: relayrl workers vs raw vector env vs RLlib EnvRunners", "",
         "Produced by:", "", f"    {command}", "",
-        f"{out['workers']} workers x {out['envs_per_worker']} envs each, uniformly random "
-        f"actions, {out['seconds']} s per figure, {out['repeats']} interleaved repeats (medians); "
-        f"relayrl's workers also write every transition into a replay table. Machine: "
-        f"{m['cpus']} CPUs shared with other jobs, load average {m['load_avg_start'][0]:.1f} at "
-        f"the start and {m['load_avg_end'][0]:.1f} at the end, so compare within a row.", "",
-        "| env | raw vector env, all envs | raw, one worker's envs | relayrl, "
-        f"{out['workers']} workers | relayrl, 1 worker | RLlib, {out['workers']} EnvRunners | "
+        f"{w} workers, uniformly random actions, {spc} vector steps per remote call (relayrl) "
+        f"and per rollout fragment (RLlib), {out['seconds']} s per figure, {out['repeats']} "
+        f"interleaved repeats (medians); relayrl's workers also write every transition into a "
+        f"replay table. Machine: {m['cpus']} CPUs, load average {m['load_avg_start'][0]:.1f} at "
+        f"the start and {m['load_avg_end'][0]:.1f} at the end; compare within a row.", "",
+        "| env | envs per worker | raw vector env, all envs | raw, one worker's envs | "
+        f"relayrl, {w} workers | relayrl, 1 worker | RLlib, {w} EnvRunners | "
         "relayrl / raw (all envs) | relayrl 1 worker / raw (its envs) | relayrl / RLlib |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for env_id, r in out["results"].items():
+    for r in out["results"].values():
         med = r["steps_per_s_median"]
+        n = r.get("envs_per_worker", out.get("envs_per_worker"))
         lines.append(
-            f"| {env_id} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
+            f"| {r.get('env', '')} | {n} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
             f"{med['relayrl']:,.0f} | {med['relayrl_1']:,.0f} | {med['rllib']:,.0f} | "
             f"{r['ratio_relayrl_vs_raw_total']:.2f} | {r['ratio_relayrl_1_vs_raw_worker']:.2f} | "
             f"{r['ratio_relayrl_vs_rllib']:.2f} |")
@@ -169,7 +175,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--envs", default="cartpole,pong")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--envs-per-worker", type=int, default=8)
+    p.add_argument("--envs-per-worker", default="8",
+                   help="comma-separated; one row per value (e.g. 8,32)")
+    p.add_argument("--steps-per-call", type=int, default=256,
+                   help="vector steps per relayrl sample call and per RLlib rollout fragment")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="2 s per figure, 1 repeat")
@@ -189,30 +198,34 @@ def main(argv=None) -> int:
         args.seconds, args.repeats = 2.0, 1
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-    n, w = args.envs_per_worker, args.workers
+    w, spc = args.workers, args.steps_per_call
+    sizes = [int(x) for x in args.envs_per_worker.split(",")]
     out = {"command": command,
            "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
-           "workers": w, "envs_per_worker": n, "seconds": args.seconds,
-           "repeats": args.repeats, "results": {}}
+           "workers": w, "envs_per_worker": sizes, "steps_per_call": spc,
+           "seconds": args.seconds, "repeats": args.repeats, "results": {}}
     for key in args.envs.split(","):
         env_id = ENVS[key]
-        runs: dict[str, list[float]] = {k: [] for k in
-                                         ("raw_total", "raw_worker", "relayrl", "relayrl_1", "rllib")}
-        for _ in range(args.repeats):  # interleaved, so drifting load hits all alike
-            runs["raw_total"].append(bench_raw(env_id, n * w, args.seconds))
-            runs["raw_worker"].append(bench_raw(env_id, n, args.seconds))
-            runs["relayrl"].append(bench_relayrl(env_id, n, w, args.seconds))
-            runs["relayrl_1"].append(bench_relayrl(env_id, n, 1, args.seconds))
-            runs["rllib"].append(bench_rllib(env_id, n, w, args.seconds))
-        med = {k: statistics.median(v) for k, v in runs.items()}
-        out["results"][env_id] = {
-            "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
-            "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in runs.items()},
-            "ratio_relayrl_vs_raw_total": round(med["relayrl"] / med["raw_total"], 3),
-            "ratio_relayrl_1_vs_raw_worker": round(med["relayrl_1"] / med["raw_worker"], 3),
-            "ratio_relayrl_vs_rllib": round(med["relayrl"] / med["rllib"], 3),
-        }
-        print(json.dumps({env_id: out["results"][env_id]}), file=sys.stderr, flush=True)
+        for n in sizes:
+            runs: dict[str, list[float]] = {
+                k: [] for k in ("raw_total", "raw_worker", "relayrl", "relayrl_1", "rllib")}
+            for _ in range(args.repeats):  # interleaved, so drifting load hits all alike
+                runs["raw_total"].append(bench_raw(env_id, n * w, args.seconds))
+                runs["raw_worker"].append(bench_raw(env_id, n, args.seconds))
+                runs["relayrl"].append(bench_relayrl(env_id, n, w, args.seconds, spc))
+                runs["relayrl_1"].append(bench_relayrl(env_id, n, 1, args.seconds, spc))
+                runs["rllib"].append(bench_rllib(env_id, n, w, args.seconds, spc))
+            med = {k: statistics.median(v) for k, v in runs.items()}
+            row = f"{env_id} x{n}"
+            out["results"][row] = {
+                "env": env_id, "envs_per_worker": n,
+                "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
+                "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in runs.items()},
+                "ratio_relayrl_vs_raw_total": round(med["relayrl"] / med["raw_total"], 3),
+                "ratio_relayrl_1_vs_raw_worker": round(med["relayrl_1"] / med["raw_worker"], 3),
+                "ratio_relayrl_vs_rllib": round(med["relayrl"] / med["rllib"], 3),
+            }
+            print(json.dumps({row: out["results"][row]}), file=sys.stderr, flush=True)
     out["machine"]["load_avg_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     if args.write_md:

@@ -88,14 +88,14 @@ class RolloutWorkerImpl:
                     self.obs, actions, reward, stop, truncated, next_obs,
                     extras=extras or None, mask=None if valid.all() else valid,
                 )
-            self.ep_return[valid] += reward[valid]
-            self.ep_len[valid] += 1
+            self.ep_return += np.where(valid, reward, 0.0)
+            self.ep_len += valid
             done = (terminated | truncated) & valid
-            for i in np.flatnonzero(done):
-                returns.append(float(self.ep_return[i]))
-                lengths.append(int(self.ep_len[i]))
-            self.ep_return[done] = 0.0
-            self.ep_len[done] = 0
+            if done.any():
+                returns.extend(self.ep_return[done].tolist())
+                lengths.extend(self.ep_len[done].tolist())
+                self.ep_return[done] = 0.0
+                self.ep_len[done] = 0
             self.resetting = done
             self.obs = next_obs
             steps += int(valid.sum())

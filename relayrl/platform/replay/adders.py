@@ -256,20 +256,45 @@ class _FlatNStep:
 
     def __init__(self, num_envs: int, n_step: int, gamma: float):
         self.n, self.gamma, self.num_envs = n_step, gamma, num_envs
-        self.steps: list[dict[str, np.ndarray]] = []
+        # Steps are written in place into [capacity, N, ...] columns (grown by doubling):
+        # per step that is one copy per field, and take() needs no stacking.
+        self.cols: dict[str, np.ndarray] = {}
+        self.t = 0
 
-    def add(self, step: dict[str, np.ndarray]) -> None:
+    def add(self, step: dict[str, Any]) -> None:
         # step: obs, action, reward, terminated, truncated, next_obs, start ([N] bool), extras...
-        self.steps.append(step)
+        if not self.cols:
+            self.cols = {k: np.empty((64, *np.shape(v)), dtype=np.asarray(v).dtype)
+                         for k, v in step.items()}
+        elif step.keys() != self.cols.keys():
+            raise ReplayError(f"TransitionAdder.add: the fields of a step changed from "
+                              f"{sorted(self.cols)} to {sorted(step)}; extras must be the same "
+                              f"every step")
+        if self.t == len(self.cols["start"]):
+            for k, c in self.cols.items():
+                grown = np.empty((2 * len(c), *c.shape[1:]), dtype=c.dtype)
+                grown[: self.t] = c
+                self.cols[k] = grown
+        for k, v in step.items():
+            try:
+                self.cols[k][self.t] = v
+            except ValueError:
+                raise SignatureError(
+                    f"TransitionAdder.add: {k} has shape {list(np.shape(v))}, but earlier steps "
+                    f"had {[self.num_envs, *self.cols[k].shape[2:]]}") from None
+        self.t += 1
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return self.t
+
+    def clear(self) -> None:
+        self.t = 0
 
     def take(self) -> dict[str, np.ndarray] | None:
-        if not self.steps:
+        if not self.t:
             return None
         n, g = self.n, self.gamma
-        cols = {k: np.stack([s[k] for s in self.steps]) for k in self.steps[0]}  # [T, N, ...]
+        cols = {k: c[: self.t] for k, c in self.cols.items()}  # [T, N, ...] views
         T, N = cols["start"].shape
         term, trunc = cols["terminated"], cols["truncated"]
         done = term | trunc  # [T, N]
@@ -314,12 +339,11 @@ class _FlatNStep:
                 out[k] = cols[k][t_idx, i_idx]
         # keep the tail: steps that may still start (or belong to) an unfinished window
         keep_from = max(T - (n - 1), 0)
-        tail = self.steps[keep_from:]
-        for j, s in enumerate(tail):
-            s = dict(s)
-            s["start"] = s["start"] & ~emit[keep_from + j]
-            tail[j] = s
-        self.steps = tail
+        start_tail = cols["start"][keep_from:T] & ~emit[keep_from:T]
+        for k, c in self.cols.items():
+            c[: T - keep_from] = c[keep_from:T].copy()
+        self.cols["start"][: T - keep_from] = start_tail
+        self.t = T - keep_from
         return out
 
 
@@ -375,12 +399,10 @@ class TransitionAdder(_Adder):
         if self._flat is not None:
             start = np.zeros(self.num_envs, dtype=bool)
             start[rows] = True
-            step = {"obs": np.array(obs, copy=True), "action": np.array(action, copy=True),
-                    "reward": np.array(reward, copy=True),
-                    "terminated": np.array(terminated, copy=True),
-                    "truncated": np.array(truncated, copy=True),
-                    "next_obs": np.array(next_obs, copy=True), "start": start}
-            step.update({k: np.array(v, copy=True) for k, v in (extras or {}).items()})
+            # _FlatNStep copies each array into its columns, so no copy is taken here
+            step = {"obs": obs, "action": action, "reward": reward, "terminated": terminated,
+                    "truncated": truncated, "next_obs": next_obs, "start": start}
+            step.update({k: np.asarray(v) for k, v in (extras or {}).items()})
             self._flat.add(step)
             if len(self._flat) * self.num_envs >= self.chunk_size:
                 self._send_flat()
@@ -454,7 +476,7 @@ class TransitionAdder(_Adder):
         """Drop every env's partial n-step window (complete items are kept for the next send)."""
         if self._flat is not None:
             self._send_flat()  # complete windows are kept, as on the per-env path
-            self._flat.steps = []
+            self._flat.clear()
         for i in range(self.num_envs):
             self._window[i].clear()
             self.env_frames[i].drop()
