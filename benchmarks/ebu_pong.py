@@ -22,7 +22,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 LOGS = RESULTS / "ebu_pong_logs"
 OVERRIDES = ("--set stop.env_steps=500000 --set learner.updates_per_env_step=0.25 "
              "--set learner.target_update_period=2500 --set rollout.num_workers=1 "
-             "--set rollout.num_cpus_per_worker=0.5 --set run.checkpoint_every=0 "
+             "--set rollout.num_cpus_per_worker=0.5 --set run.checkpoint_every=10 "
+             "--set run.keep_checkpoints=1 "
              "--set run.iteration_env_steps=10000 --set learner.replay_capacity=500000")
 LAUNCH = ("relayrl train tune_configs/{algo}_atari.yaml " + OVERRIDES +
           " > benchmarks/results/ebu_pong_logs/{algo}_pong_seed0.log")

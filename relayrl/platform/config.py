@@ -297,6 +297,10 @@ class RunConfig:
     checkpoint_every: int = 10  # iterations; 0 = only at the end
     progress: bool = True  # print one progress line per iteration
     video_every: int = 0  # iterations between TensorBoard episode videos; 0 = off
+    keep_checkpoints: int = 0  # newest checkpoints kept in the run directory; 0 = all
+
+    def __post_init__(self):
+        check(self.keep_checkpoints >= 0, "run.keep_checkpoints must be >= 0 (0 keeps all)")
 
 
 @dataclasses.dataclass(frozen=True)

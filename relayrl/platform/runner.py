@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,18 @@ def maybe_log_video(trainer: Any, tb: TensorBoardLogger, cfg: ExperimentConfig,
     tb.log_video("episode_video", frames, step=int(metrics["env_steps"]))
 
 
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest ``checkpoint_*`` directories (``keep=0``: none).
+
+    Replay contents make Atari checkpoints gigabytes each; long runs keep the last few.
+    """
+    if keep <= 0:
+        return
+    found = sorted(p for p in run_dir.glob("checkpoint_*") if p.is_dir())
+    for old in found[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | None = None,
           progress: bool | None = None) -> dict[str, Any]:
     """Run ``cfg`` until its stop condition; return the last iteration's metrics.
@@ -123,6 +136,7 @@ def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | No
             if finished or (every and it % every == 0):
                 path = trainer.save(str(out / f"checkpoint_{it:06d}"))
                 metrics["checkpoint"] = path
+                prune_checkpoints(out, cfg.run.keep_checkpoints)
             if finished:
                 break
     finally:

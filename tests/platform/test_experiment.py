@@ -87,8 +87,8 @@ def test_train_writes_standard_tensorboard_names_and_checkpoints(ray_session, tm
     from relayrl.platform.evaluate import evaluate_checkpoint
     from relayrl.platform.runner import train
 
-    cfg = _small_cfg("stop.iterations=2", "run.checkpoint_every=1", "run.video_every=2",
-                     "learner.updates_per_env_step=0.25")
+    cfg = _small_cfg("stop.iterations=3", "run.checkpoint_every=1", "run.video_every=2",
+                     "run.keep_checkpoints=2", "learner.updates_per_env_step=0.25")
     m = train(cfg, logdir=str(tmp_path), progress=False)
     run = Path(m["run_dir"])
     acc = EventAccumulator(str(run))
@@ -102,7 +102,7 @@ def test_train_writes_standard_tensorboard_names_and_checkpoints(ray_session, tm
     video = acc.Images("episode_video")  # an animated GIF of one greedy episode
     assert len(video) == 1 and video[0].encoded_image_string[:6] == b"GIF89a"
     ckpts = sorted(run.glob("checkpoint_*"))
-    assert [c.name for c in ckpts] == ["checkpoint_000001", "checkpoint_000002"]
+    assert [c.name for c in ckpts] == ["checkpoint_000002", "checkpoint_000003"]  # newest 2
     result = evaluate_checkpoint(ckpts[-1], episodes=3, num_envs=2)
     assert len(result["returns"]) == 3 and all(r > 0 for r in result["returns"])
 
