@@ -20,11 +20,13 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LOGS = RESULTS / "ebu_pong_logs"
-OVERRIDES = ("--set stop.env_steps=500000 --set learner.updates_per_env_step=0.25 "
-             "--set learner.target_update_period=2500 --set rollout.num_workers=1 "
+OVERRIDES = ("--set stop.env_steps=500000 --set learner.updates_per_env_step=0.125 "
+             "--set learner.target_update_period=1250 --set rollout.num_workers=1 "
              "--set rollout.num_cpus_per_worker=0.5 --set run.checkpoint_every=10 "
              "--set run.keep_checkpoints=1 "
              "--set run.iteration_env_steps=10000 --set learner.replay_capacity=500000")
+UPDATES = float(re.search(r"updates_per_env_step=(\S+)", OVERRIDES).group(1))
+TARGET = int(re.search(r"target_update_period=(\d+)", OVERRIDES).group(1))
 LAUNCH = ("relayrl train tune_configs/{algo}_atari.yaml " + OVERRIDES +
           " > benchmarks/results/ebu_pong_logs/{algo}_pong_seed0.log")
 LINE = re.compile(r"iter\s+(\d+)\s+env_steps\s+([\d,]+)\s+return\s+(\S+)\s+len\s+(\S+)\s+"
@@ -44,9 +46,19 @@ def parse(path: Path) -> list[dict]:
     return rows
 
 
+def _learning_rate(rows: list[dict]) -> float:
+    """Updates per second of wall time from the first iteration with updates to the last."""
+    learning = [r for r in rows if r["updates"] > 0]
+    if len(learning) < 2:
+        return 0.0
+    first, last = learning[0], learning[-1]
+    return (last["updates"] - first["updates"]) / max(last["time_s"] - first["time_s"], 1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--launch", action="store_true", help="print the commands of the runs")
+    p.add_argument("--machine", default="", help="one line on the machine and its load")
     args = p.parse_args()
     if args.launch:
         for algo in ("ebu", "dqn"):
@@ -63,6 +75,8 @@ def main() -> None:
             "updates": last["updates"], "wall_h": last["time_s"] / 3600,
             "return_last_5_iterations": float(np.mean(tail)) if tail else None,
             "best_iteration_return": float(np.nanmax([r["return"] for r in rows])),
+            "env_steps_per_s": last["env_steps"] / max(last["time_s"], 1),
+            "learning_updates_per_s": _learning_rate(rows),
         }
     print(json.dumps(summary, indent=2))
 
@@ -78,7 +92,7 @@ def main() -> None:
         ax.plot(x, [r["return"] for r in rows], color=color, label=name)
     ax.set_xlabel("frames (millions)")
     ax.set_ylabel("episode return (mean of the iteration's episodes)")
-    ax.set_title("Pong on CPU: EBU vs DQN, 0.25 updates per env step")
+    ax.set_title(f"Pong on CPU: EBU vs DQN, {UPDATES} updates per env step")
     ax.legend()
     fig.tight_layout()
     fig.savefig(RESULTS / "ebu_pong.png", dpi=120)
@@ -86,37 +100,60 @@ def main() -> None:
     lines = [
         "# EBU vs DQN on Pong, CPU only",
         "",
-        "Commands (one process each, run at the same time on a 2-core machine shared with "
-        "other jobs, 1-minute load average 20-35 throughout; learner in the driver, one "
-        "rollout worker of 8 envs; the logs keep the progress lines):",
+        "Commands (one process each, started together on one 2-core machine; learner in the "
+        "driver, one rollout worker of 8 envs; the logs keep the progress lines):",
         "",
         "```",
         *(LAUNCH.format(algo=a) for a in ("ebu", "dqn")),
-        "python benchmarks/ebu_pong.py",
+        "python benchmarks/ebu_pong.py" + (f" --machine '{args.machine}'" if args.machine else ""),
         "```",
         "",
-        "Settings of `tune_configs/{ebu,dqn}_atari.yaml` except: 0.25 learner updates per env "
-        "step for both (the paper's EBU trains every step; a Nature-CNN update takes ~0.1 s "
-        "on this shared CPU), target network every 2,500 updates (= 10k env steps), replay "
-        "500k (= the whole budget), budget 2M frames.",
+        *([f"Machine: {args.machine}", ""] if args.machine else []),
+        "Settings of `tune_configs/{ebu,dqn}_atari.yaml` (EBU beta 0.5; both Nature CNN, RMSProp lr "
+        "2.5e-4, learning starts at 50k env steps, epsilon 1 -> 0.1 over 1M frames) except: "
+        f"{UPDATES} learner updates per env step for both, target network every "
+        f"{TARGET:,} updates (= {int(TARGET / UPDATES):,} env steps), replay 500k transitions "
+        "(= the whole budget), budget 2M frames (500k env steps, frame skip 4).",
         "",
-        "| run | frames reached | learner updates | wall clock (h) | mean return, last 5 "
-        "iterations | best iteration |",
-        "|---|---|---|---|---|---|",
+        "| run | frames reached | learner updates | wall clock (h) | env steps/s (whole run) | "
+        "updates/s (learning phase) | mean return, last 5 iterations | best iteration |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
         ret = "-" if s["return_last_5_iterations"] is None else f"{s['return_last_5_iterations']:.2f}"
-        lines.append(f"| {name} | {s['frames']:,} | {s['updates']:,} | {s['wall_h']:.2f} | {ret} "
+        lines.append(f"| {name} | {s['frames']:,} | {s['updates']:,} | {s['wall_h']:.2f} | "
+                     f"{s['env_steps_per_s']:.0f} | {s['learning_updates_per_s']:.1f} | {ret} "
                      f"| {s['best_iteration_return']:.2f} |")
     budget = 4 * 500_000
     short = [n for n, s in summary.items() if s["frames"] < budget]
     if short:
         lines += ["", f"**Not finished:** {', '.join(short)} stopped before the {budget:,}-frame "
-                      "budget (the table shows how far they got). Until then both play at the "
-                      "level of a random policy (about -20.3), "
-                      "so these runs do not compare EBU "
-                      "and DQN yet; they show that both run end to end on the platform and at "
-                      "what speed on this CPU."]
+                      "budget; the table shows how far they got."]
+    rate = [s["learning_updates_per_s"] for s in summary.values() if s["learning_updates_per_s"]]
+    if rate:
+        paper_updates = 2_500_000  # 10M frames at one update per env step (the paper's EBU)
+        lines += [
+            "",
+            "## Towards the paper's 10M frames",
+            "",
+            f"Here a learner made {min(rate):.1f}-{max(rate):.1f} updates/s on one CPU core. The "
+            f"paper's run is 10M frames with one update per env step, {paper_updates:,} updates: "
+            f"{paper_updates / max(rate) / 86400:.1f} days at the faster of these rates. With a "
+            "GPU the same configs run unchanged with the learner in its own actor holding the "
+            "GPU and more rollout workers feeding replay:",
+            "",
+            "```",
+            "relayrl train tune_configs/ebu_atari.yaml --set resources.num_gpus=1 "
+            "--set rollout.num_workers=4",
+            "relayrl train tune_configs/dqn_atari.yaml --set resources.num_gpus=1 "
+            "--set rollout.num_workers=4 --set learner.updates_per_env_step=1.0",
+            "```",
+            "",
+            "Wall time is then 2.5M / (the GPU learner's updates/s), as long as the workers keep "
+            "up with the replay ratio (`learner.updates_per_env_step`); the loop holds workers "
+            "back when the learner falls behind, so the ratio, not the hardware, fixes the "
+            "samples each update sees.",
+        ]
     lines += ["", "![Pong learning curves](ebu_pong.png)", ""]
     (RESULTS / "ebu_pong.md").write_text("\n".join(lines))
 
