@@ -4,6 +4,8 @@ One episode in each of ``--episodes`` parallel battles per (map, policy) cell, s
 long episodes are counted alike. Prints JSON; ``--markdown PATH`` also writes the table.
 
     python benchmarks/smaclike_sanity.py --episodes 200 --markdown benchmarks/results/smaclike_sanity.md
+    python benchmarks/smaclike_sanity.py --maps 3m,8m --policies focus_fire --seeds 10 \
+        --markdown benchmarks/results/smaclike_sanity_seeds.md   # spread over seeds
 """
 
 from __future__ import annotations
@@ -78,26 +80,55 @@ def markdown(rows: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_seeds(rows: list[dict], command: str) -> str:
+    """Win rate of each (map, policy) cell over several seeds: per seed, mean and spread."""
+    lines = ["# SMAC-like battles: scripted-policy win rates over seeds", "",
+             f"Command: `{command}`", "",
+             "Each seed: one episode in each of N parallel battles (policies as in "
+             "`smaclike_sanity.md`).", "",
+             "| map | policy | episodes | win rate, mean over seeds | std over seeds | per seed |",
+             "|---|---|---|---|---|---|"]
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        cells.setdefault((r["map"], r["policy"]), []).append(r)
+    for (m, p), rs in cells.items():
+        w = np.array([r["win_rate"] for r in rs])
+        per = ", ".join(f"{x:.1%}" for x in w)
+        lines.append(f"| {m} | {p} | {sum(r['episodes'] for r in rs)} | {w.mean():.2%} | "
+                     f"{w.std():.2%} | {per} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--maps", default=",".join(list_maps()))
     ap.add_argument("--episodes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=0,
+                    help="run seeds 0..S-1 and write the spread over seeds instead")
+    ap.add_argument("--policies", default=",".join(POLICY_ORDER))
     ap.add_argument("--markdown", default="")
     args = ap.parse_args()
+    policies = args.policies.split(",")
+    unknown = sorted(set(policies) - set(POLICY_ORDER))
+    if unknown or (not args.seeds and policies != list(POLICY_ORDER)):
+        ap.error(f"--policies: unknown {unknown}; choose from {list(POLICY_ORDER)} "
+                 "(a subset only with --seeds)")
     rows = []
-    for m in args.maps.split(","):
-        for p in POLICY_ORDER:
-            t0 = time.perf_counter()
-            row = run_cell(m, p, args.episodes, args.seed)
-            row["seconds"] = round(time.perf_counter() - t0, 2)
-            rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
+    for seed in range(args.seeds) if args.seeds else [args.seed]:
+        for m in args.maps.split(","):
+            for p in policies:
+                t0 = time.perf_counter()
+                row = run_cell(m, p, args.episodes, seed)
+                row["seed"] = seed
+                row["seconds"] = round(time.perf_counter() - t0, 2)
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
     print(json.dumps(rows, indent=1))
     if args.markdown:
         cmd = "python benchmarks/smaclike_sanity.py " + " ".join(sys.argv[1:])
         with open(args.markdown, "w") as f:
-            f.write(markdown(rows, cmd))
+            f.write(markdown_seeds(rows, cmd) if args.seeds else markdown(rows, cmd))
 
 
 if __name__ == "__main__":
