@@ -130,17 +130,21 @@ class _Adder:
         self._checked_names = False
         self.env_frames = [_EnvFrames() for _ in range(num_envs)]
         self.items_sent = 0
+        self._all_rows = np.arange(num_envs)
+        self._all_rows.flags.writeable = False  # shared by every unmasked step
 
     # ---- input checks -----------------------------------------------------------------------
 
     def _rows(self, mask: np.ndarray | None, arrays: dict[str, Any]) -> np.ndarray:
         n = self.num_envs
         for name, x in arrays.items():
-            if np.shape(x)[:1] != (n,):
+            # ndarray.shape directly: np.shape's dispatch costs more than the check itself
+            shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+            if shape[:1] != (n,):
                 raise ReplayError(f"{type(self).__name__}.add: {name} must have leading size "
-                                  f"num_envs={n}, got shape {list(np.shape(x))}")
+                                  f"num_envs={n}, got shape {list(shape)}")
         if mask is None:
-            return np.arange(n)
+            return self._all_rows
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (n,):
             raise ReplayError(f"{type(self).__name__}.add: mask must have shape [{n}], got "
