@@ -175,26 +175,35 @@ def report(args) -> dict:
                                    "checks": checks}
     if md_notes:
         md += ["Runs without a meta-test: " + "; ".join(md_notes) + ".", ""]
-    tp = results_dir / "maml_throughput.json"
-    if tp.exists():
+    throughput = []
+    for tp in sorted(results_dir.glob("maml_throughput*.json")):
         data = json.loads(tp.read_text())
-        md += ["## Distributed sampling throughput", "",
-               "`python benchmarks/maml_throughput.py --workers 1 2 4 --iterations 5 > "
-               "benchmarks/results/maml_throughput.json` — a `ray.cluster_utils.Cluster` with one "
-               "1-CPU Ray node per sampler actor; 2D navigation meta-batch of 20 tasks x 20 "
-               f"episodes before and after the local inner step; machine cores: {data['cpu_count']}.", "",
+        rows = data["rows"]
+        env_id = rows[0].get("env_id", "relayrl/Navigation2D-v0")
+        batch = (f"{rows[0]['meta_batch_size']} tasks x {rows[0]['trajectories_per_task']}"
+                 if "meta_batch_size" in rows[0] else "20 tasks x 20")
+        command = data.get("command", "python benchmarks/maml_throughput.py --workers 1 2 4 "
+                                      "--iterations 5")
+        md += [f"## Distributed sampling throughput: {env_id}", "",
+               f"`{command} > benchmarks/results/{tp.name}` — a `ray.cluster_utils.Cluster` "
+               "with one 1-CPU Ray node per sampler actor; a meta-batch of "
+               f"{batch} episodes before and after the local inner step; machine cores: "
+               f"{data['cpu_count']}.", "",
                "| workers | nodes used | median s / meta-batch | meta-batches / s | env steps / s | speedup |",
                "|---|---|---|---|---|---|"]
-        for r in data["rows"]:
+        for r in rows:
             md.append(f"| {r['workers']} | {r['nodes_used']} | {r['median_sample_s']:.2f} | "
                       f"{r['meta_batches_per_s']:.3f} | {r['env_steps_per_s']:,.0f} | "
                       f"{r['speedup_vs_first']:.2f}x |")
-        two = [r for r in data["rows"] if r["workers"] == 2 and r["median_meta_iteration_s"]]
+        two = [r for r in rows if r["workers"] == 2 and r["median_meta_iteration_s"]]
         if two:
             md += ["", f"Full meta-iteration with 2 workers (sampling + second-order TRPO "
                        f"meta-update in the driver): median {two[0]['median_meta_iteration_s']:.1f} s "
                        f"over {len(two[0]['meta_iteration_s'])} iterations."]
-        out["throughput"] = data
+        md.append("")
+        throughput.append(data)
+    if throughput:
+        out["throughput"] = throughput
     Path(args.md).write_text("\n".join(md) + "\n")
     (results_dir / "maml_results.json").write_text(json.dumps(out, indent=1, default=str))
     return {"md": args.md, "families": {k: v["checks"] for k, v in out["families"].items()}}

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 NAV = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tune_configs",
@@ -65,6 +66,8 @@ def measure(num_workers: int, iterations: int, full_iterations: int, overrides: 
         cluster.shutdown()
     med = statistics.median(times)
     return {"workers": num_workers, "nodes_used": len(nodes), "sample_s": times,
+            "env_id": cfg.env.id, "meta_batch_size": cfg.learner.meta_batch_size,
+            "trajectories_per_task": cfg.learner.trajectories_per_task,
             "median_sample_s": med, "meta_batches_per_s": 1.0 / med,
             "env_steps_per_s": steps / sum(times), "meta_iteration_s": full,
             "median_meta_iteration_s": statistics.median(full) if full else None}
@@ -83,7 +86,9 @@ def main() -> None:
     base = rows[0]["median_sample_s"]
     for r in rows:
         r["speedup_vs_first"] = base / r["median_sample_s"]
+    command = "python benchmarks/maml_throughput.py " + " ".join(sys.argv[1:])
     print(json.dumps({"benchmark": "maml_throughput", "cpu_count": os.cpu_count(),
+                      "command": command, "load_avg_end": os.getloadavg(),
                       "overrides": args.overrides, "rows": rows}))
 
 
