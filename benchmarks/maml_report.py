@@ -182,8 +182,9 @@ def report(args) -> dict:
         env_id = rows[0].get("env_id", "relayrl/Navigation2D-v0")
         batch = (f"{rows[0]['meta_batch_size']} tasks x {rows[0]['trajectories_per_task']}"
                  if "meta_batch_size" in rows[0] else "20 tasks x 20")
+        # files written before the script recorded its command: the one that made them
         command = data.get("command", "python benchmarks/maml_throughput.py --workers 1 2 4 "
-                                      "--iterations 5")
+                                      "--iterations 3 --full-iterations 2")
         md += [f"## Distributed sampling throughput: {env_id}", "",
                f"`{command} > benchmarks/results/{tp.name}` — a `ray.cluster_utils.Cluster` "
                "with one 1-CPU Ray node per sampler actor; a meta-batch of "
