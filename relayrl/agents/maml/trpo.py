@@ -130,7 +130,7 @@ class TRPO:
         step_dir = conjugate_gradient(hvp, -g, self.cg_iters)  # x ~= -H^-1 g
         shs = 0.5 * (step_dir @ hvp(step_dir))  # 1/2 x^T H x
         if not torch.isfinite(shs) or shs <= 0:
-            return {"loss": float(loss), "kl": 0.0, "surrogate_improvement": 0.0,
+            return {"loss": float(loss.detach()), "kl": 0.0, "surrogate_improvement": 0.0,
                     "line_search_steps": 0, "step_accepted": 0.0, "grad_norm": float(g.norm())}
         full_step = step_dir * torch.sqrt(self.max_kl / shs)  # beta x, with 1/2 beta^2 x^T H x = delta
         loss_before = float(loss.detach())
