@@ -126,6 +126,12 @@ def main() -> None:
                      f"| {s['best_iteration_return']:.2f} |")
     budget = 4 * 500_000
     short = [n for n, s in summary.items() if s["frames"] < budget]
+    finished = {n: s for n, s in summary.items() if s["frames"] >= budget}
+    if finished:
+        rets = ", ".join(f"{n} {s['return_last_5_iterations']:.2f}" for n, s in finished.items())
+        lines += ["", f"Mean return over the last 5 iterations at {budget:,} frames: {rets}. A "
+                      "uniformly random policy scores about -20.3 on Pong (the runs' first "
+                      "iterations, at epsilon 1, scored -20.1 to -20.4)."]
     if short:
         lines += ["", f"**Not finished:** {', '.join(short)} stopped before the {budget:,}-frame "
                       "budget; the table shows how far they got."]
@@ -136,11 +142,13 @@ def main() -> None:
             "",
             "## Towards the paper's 10M frames",
             "",
-            f"Here a learner made {min(rate):.1f}-{max(rate):.1f} updates/s on one CPU core. The "
-            f"paper's run is 10M frames with one update per env step, {paper_updates:,} updates: "
-            f"{paper_updates / max(rate) / 86400:.1f} days at the faster of these rates. With a "
-            "GPU the same configs run unchanged with the learner in its own actor holding the "
-            "GPU and more rollout workers feeding replay:",
+            f"In these runs the learners made {min(rate):.1f}-{max(rate):.1f} updates/s, paced by "
+            "the replay ratio and sharing the 2 cores with env stepping (the learner alone is "
+            "timed in `ebu_learner_throughput.md`). The paper's run is 10M frames with one update "
+            f"per env step, {paper_updates:,} updates: about "
+            f"{paper_updates / max(rate) / 86400:.1f} days at {max(rate):.0f} updates/s on this "
+            "CPU. With a GPU the same configs run unchanged, the learner in its own actor holding "
+            "the GPU and more rollout workers feeding replay:",
             "",
             "```",
             "relayrl train tune_configs/ebu_atari.yaml --set resources.num_gpus=1 "
