@@ -344,7 +344,7 @@ class _FlatNStep:
         # keep the tail: steps that may still start (or belong to) an unfinished window
         keep_from = max(T - (n - 1), 0)
         start_tail = cols["start"][keep_from:T] & ~emit[keep_from:T]
-        for k, c in self.cols.items():
+        for c in self.cols.values():
             c[: T - keep_from] = c[keep_from:T].copy()
         self.cols["start"][: T - keep_from] = start_tail
         self.t = T - keep_from
