@@ -113,6 +113,24 @@ def test_transition_adder_n_step_targets_match_brute_force(make_client, n_step):
         assert got["discount"][j] == pytest.approx(disc, rel=1e-6)
 
 
+def test_transition_adder_keeps_float_rewards_after_integer_ones_and_long_chunks(make_client):
+    # 100 steps in one chunk outgrow the adder's first 64 buffered rows; the first step's
+    # integer rewards must not truncate the float rewards that follow
+    client = make_client(fifo_table("t", VEC))
+    adder = TransitionAdder(client, "t", 2, n_step=1, gamma=GAMMA, chunk_size=200)
+    obs = np.zeros((2, 4), np.float32)
+    for t in range(100):
+        reward = np.array([1, 2]) if t == 0 else np.array([0.25, 0.5]) * t
+        adder.add(obs + t, np.zeros(2, np.int64), reward, np.zeros(2, bool), np.zeros(2, bool),
+                  obs + t + 1, extras={"sid": np.array([2 * t, 2 * t + 1])})
+    adder.flush()
+    got = everything(client, "t").data
+    by_sid = dict(zip(got["sid"].tolist(), got["reward"].tolist()))
+    assert len(by_sid) == 200
+    assert by_sid[0] == 1 and by_sid[1] == 2
+    assert by_sid[2 * 3] == pytest.approx(0.75) and by_sid[2 * 99 + 1] == pytest.approx(49.5)
+
+
 def atari(num_envs, limit):
     import ale_py
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit

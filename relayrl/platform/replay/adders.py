@@ -265,7 +265,7 @@ class _FlatNStep:
         self.cols: dict[str, np.ndarray] = {}
         self.t = 0
 
-    def add(self, step: dict[str, Any]) -> None:
+    def add(self, step: dict[str, np.ndarray]) -> None:
         # step: obs, action, reward, terminated, truncated, next_obs, start ([N] bool), extras...
         if not self.cols:
             self.cols = {k: np.empty((64, *np.shape(v)), dtype=np.asarray(v).dtype)
@@ -280,6 +280,9 @@ class _FlatNStep:
                 grown[: self.t] = c
                 self.cols[k] = grown
         for k, v in step.items():
+            if v.dtype != self.cols[k].dtype and not np.can_cast(v.dtype, self.cols[k].dtype):
+                # widen the column (int rewards, then float ones), as stacking the steps would
+                self.cols[k] = self.cols[k].astype(np.result_type(self.cols[k].dtype, v.dtype))
             try:
                 self.cols[k][self.t] = v
             except ValueError:
