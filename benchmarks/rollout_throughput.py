@@ -159,11 +159,11 @@ def markdown(out: dict, command: str) -> str:
         "relayrl / raw (all envs) | relayrl 1 worker / raw (its envs) | relayrl / RLlib |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in out["results"].values():
+    for key, r in out["results"].items():  # older runs keyed rows by env id alone
         med = r["steps_per_s_median"]
         n = r.get("envs_per_worker", out.get("envs_per_worker"))
         lines.append(
-            f"| {r.get('env', '')} | {n} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
+            f"| {r.get('env', key)} | {n} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
             f"{med['relayrl']:,.0f} | {med['relayrl_1']:,.0f} | {med['rllib']:,.0f} | "
             f"{r['ratio_relayrl_vs_raw_total']:.2f} | {r['ratio_relayrl_1_vs_raw_worker']:.2f} | "
             f"{r['ratio_relayrl_vs_rllib']:.2f} |")
