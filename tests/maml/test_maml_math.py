@@ -120,3 +120,20 @@ def test_meta_update_raises_the_post_adaptation_surrogate_on_a_toy_family():
     assert 0 < stats["kl"] <= cfg.max_kl
     assert stats["surrogate_improvement"] > 0
     assert 1 <= stats["line_search_steps"] <= cfg.line_search_steps
+
+
+def test_sampler_rescales_policy_actions_to_the_env_box_like_rllab_normalize():
+    """Navigation's box is [-0.1, 0.1]: a policy action of 1 moves 0.1, 0.5 moves 0.05, and
+    anything beyond [-1, 1] is clipped; with normalize_actions off the raw action is clipped."""
+    from relayrl.agents.maml.sampler import TaskSampler
+
+    low, high = np.full(2, -0.1, np.float32), np.full(2, 0.1, np.float32)
+    act = np.array([[1.0, 0.5], [-3.0, 0.0]], np.float32)
+    scaled = TaskSampler("relayrl/Navigation2D-v0", MAMLConfig()).to_env_action(act, low, high)
+    np.testing.assert_allclose(scaled, [[0.1, 0.05], [-0.1, 0.0]], atol=1e-7)
+    raw = TaskSampler("relayrl/Navigation2D-v0", MAMLConfig(normalize_actions=False))
+    np.testing.assert_allclose(raw.to_env_action(act, low, high), [[0.1, 0.1], [-0.1, 0.0]])
+    # a [-1, 1] box (the MuJoCo families) is unchanged by the rescaling
+    ones = np.ones(2, np.float32)
+    np.testing.assert_allclose(TaskSampler("relayrl/Navigation2D-v0", MAMLConfig())
+                               .to_env_action(act, -ones, ones), np.clip(act, -1, 1))

@@ -18,6 +18,9 @@ class MAMLConfig:
     # --- policy: Gaussian MLP with a learned, state-independent log-std
     hidden_sizes: tuple[int, ...] = (100, 100)  # ReLU layers
     init_log_std: float = 0.0  # log of the initial action std
+    normalize_actions: bool = True  # the policy acts in [-1, 1]^d, rescaled to the env's box
+    # (rllab's ``normalize`` wrapper, around every env of the paper's code: on 2D navigation a
+    # unit-std policy then moves +-0.1 per step, not +-1 clipped to the box)
     # --- inner loop (adaptation): vanilla policy gradient with a linear feature baseline
     num_inner_steps: int = 1  # gradient steps of adaptation during meta-training
     inner_lr: float = 0.1  # alpha

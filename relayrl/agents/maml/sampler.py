@@ -68,6 +68,13 @@ class TaskSampler:
             set_tasks(self.venv, rows)
         return self.venv
 
+    def to_env_action(self, act: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The policy's action as the env applies it: rescaled from [-1, 1] when
+        ``normalize_actions`` (low + (a + 1) (high - low) / 2, rllab's ``normalize``), clipped."""
+        if self.cfg.normalize_actions:
+            act = low + (act + 1.0) * 0.5 * (high - low)
+        return np.clip(act, low, high)
+
     @torch.no_grad()
     def collect(self, params: Params, tasks: Sequence[dict]) -> Episodes:
         """E episodes per task; ``params`` shared ([...]) or per task ([K, ...])."""
@@ -90,7 +97,7 @@ class TaskSampler:
             act = act.reshape(k * e, act_dim).numpy()
             # The env sees the action clipped to its box (as rllab's normalized envs did, so
             # the control cost is paid on what is applied); the log-prob uses the sample.
-            next_obs, rew, terminated, truncated, _ = venv.step(np.clip(act, low, high))
+            next_obs, rew, terminated, truncated, _ = venv.step(self.to_env_action(act, low, high))
             obs_buf[alive, t] = obs[alive]
             act_buf[alive, t] = act[alive]
             rew_buf[alive, t] = rew[alive]
