@@ -13,7 +13,7 @@ Same run, interleaved repeats, medians and ratios:
 - ``rllib``:       ``workers`` remote SingleAgentEnvRunner actors, envs_per_worker each
 
     python benchmarks/rollout_throughput.py [--quick] [--envs cartpole,pong]
-        [--envs-per-worker 8,32] [--steps-per-call 256] [--write-md PATH]
+        [--envs-per-worker 8,32] [--steps-per-call 256] [--calls-in-flight 1,2] [--write-md PATH]
     python benchmarks/rollout_throughput.py --from-json RUN.json --write-md PATH   # re-render
 """
 
@@ -49,31 +49,34 @@ def bench_raw(env_id: str, num_envs: int, seconds: float) -> float:
     return rate
 
 
-def _relayrl_cfg(env_id: str, num_envs: int, workers: int, steps_per_call: int):
+def _relayrl_cfg(env_id: str, num_envs: int, workers: int, steps_per_call: int,
+                 calls_in_flight: int = 1):
     from relayrl.platform.config import experiment_from_dict
 
     return experiment_from_dict({
         "name": "bench", "algorithm": "random", "env": {"id": env_id, "num_envs": num_envs},
         "rollout": {"num_workers": workers, "num_cpus_per_worker": 0.5,
-                    "steps_per_call": steps_per_call},
+                    "steps_per_call": steps_per_call, "calls_in_flight": calls_in_flight},
         "learner": {"replay_capacity": 200_000},
     })
 
 
 def bench_relayrl(env_id: str, num_envs: int, workers: int, seconds: float,
-                  steps_per_call: int) -> float:
+                  steps_per_call: int, calls_in_flight: int = 1) -> float:
     from relayrl.agents.registry import get_algorithm
     from relayrl.platform.algorithm import EnvInfo
     from relayrl.platform.replay import ReplayClient
     from relayrl.platform.rollout import start_workers
 
-    cfg = _relayrl_cfg(env_id, num_envs, workers, steps_per_call)
+    cfg = _relayrl_cfg(env_id, num_envs, workers, steps_per_call, calls_in_flight)
     info = EnvInfo.probe(cfg)
     client = ReplayClient.create(get_algorithm("random").tables(cfg, info))
     handles = start_workers(cfg, client)
     steps_per_call = cfg.rollout.steps_per_call
     ray.get([w.sample.remote(8) for w in handles.values()])  # warm up
-    inflight = {w.sample.remote(steps_per_call): w for w in handles.values()}
+    # as the training loop does: rollout.calls_in_flight calls queued per worker
+    inflight = {w.sample.remote(steps_per_call): w for w in handles.values()
+                for _ in range(cfg.rollout.calls_in_flight)}
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         ready, _ = ray.wait(list(inflight), num_returns=1)
@@ -154,16 +157,17 @@ def markdown(out: dict, command: str) -> str:
         f"interleaved repeats (medians); relayrl's workers also write every transition into a "
         f"replay table. Machine: {m['cpus']} CPUs, load average {m['load_avg_start'][0]:.1f} at "
         f"the start and {m['load_avg_end'][0]:.1f} at the end; compare within a row.", "",
-        "| env | envs per worker | raw vector env, all envs | raw, one worker's envs | "
-        f"relayrl, {w} workers | relayrl, 1 worker | RLlib, {w} EnvRunners | "
+        "| env | envs per worker | relayrl calls in flight per worker | raw vector env, all envs | "
+        f"raw, one worker's envs | relayrl, {w} workers | relayrl, 1 worker | RLlib, {w} EnvRunners | "
         "relayrl / raw (all envs) | relayrl 1 worker / raw (its envs) | relayrl / RLlib |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, r in out["results"].items():  # older runs keyed rows by env id alone
         med = r["steps_per_s_median"]
         n = r.get("envs_per_worker", out.get("envs_per_worker"))
+        k = r.get("calls_in_flight", 1)
         lines.append(
-            f"| {r.get('env', key)} | {n} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
+            f"| {r.get('env', key)} | {n} | {k} | {med['raw_total']:,.0f} | {med['raw_worker']:,.0f} | "
             f"{med['relayrl']:,.0f} | {med['relayrl_1']:,.0f} | {med['rllib']:,.0f} | "
             f"{r['ratio_relayrl_vs_raw_total']:.2f} | {r['ratio_relayrl_1_vs_raw_worker']:.2f} | "
             f"{r['ratio_relayrl_vs_rllib']:.2f} |")
@@ -179,6 +183,8 @@ def main(argv=None) -> int:
                    help="comma-separated; one row per value (e.g. 8,32)")
     p.add_argument("--steps-per-call", type=int, default=256,
                    help="vector steps per relayrl sample call and per RLlib rollout fragment")
+    p.add_argument("--calls-in-flight", default="1",
+                   help="comma-separated rollout.calls_in_flight values; one row per value")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="2 s per figure, 1 repeat")
@@ -200,25 +206,26 @@ def main(argv=None) -> int:
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     w, spc = args.workers, args.steps_per_call
     sizes = [int(x) for x in args.envs_per_worker.split(",")]
+    queued = [int(x) for x in args.calls_in_flight.split(",")]
     out = {"command": command,
            "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
-           "workers": w, "envs_per_worker": sizes, "steps_per_call": spc,
+           "workers": w, "envs_per_worker": sizes, "steps_per_call": spc, "calls_in_flight": queued,
            "seconds": args.seconds, "repeats": args.repeats, "results": {}}
     for key in args.envs.split(","):
         env_id = ENVS[key]
-        for n in sizes:
+        for n, k in [(n, k) for n in sizes for k in queued]:
             runs: dict[str, list[float]] = {
                 k: [] for k in ("raw_total", "raw_worker", "relayrl", "relayrl_1", "rllib")}
             for _ in range(args.repeats):  # interleaved, so drifting load hits all alike
                 runs["raw_total"].append(bench_raw(env_id, n * w, args.seconds))
                 runs["raw_worker"].append(bench_raw(env_id, n, args.seconds))
-                runs["relayrl"].append(bench_relayrl(env_id, n, w, args.seconds, spc))
-                runs["relayrl_1"].append(bench_relayrl(env_id, n, 1, args.seconds, spc))
+                runs["relayrl"].append(bench_relayrl(env_id, n, w, args.seconds, spc, k))
+                runs["relayrl_1"].append(bench_relayrl(env_id, n, 1, args.seconds, spc, k))
                 runs["rllib"].append(bench_rllib(env_id, n, w, args.seconds, spc))
             med = {k: statistics.median(v) for k, v in runs.items()}
-            row = f"{env_id} x{n}"
+            row = f"{env_id} x{n}" + (f" k{k}" if k != 1 else "")
             out["results"][row] = {
-                "env": env_id, "envs_per_worker": n,
+                "env": env_id, "envs_per_worker": n, "calls_in_flight": k,
                 "steps_per_s_median": {k: round(v, 1) for k, v in med.items()},
                 "steps_per_s_all": {k: [round(x, 1) for x in v] for k, v in runs.items()},
                 "ratio_relayrl_vs_raw_total": round(med["relayrl"] / med["raw_total"], 3),

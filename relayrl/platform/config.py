@@ -255,11 +255,16 @@ class RolloutConfig:
     num_cpus_per_worker: float = 1.0
     max_restarts: int = 3  # Ray restarts a crashed worker this many times
     steps_per_call: int = 64  # vector-env steps per remote call (one call = one chunk of work)
+    # Off-policy: sample calls queued per worker. 2 keeps a worker stepping while the driver
+    # handles its last result (no idle round trip), at one more call of policy lag.
+    calls_in_flight: int = 1
 
     def __post_init__(self):
         check(self.num_workers >= 1, f"rollout.num_workers: got {self.num_workers}, must be >= 1")
         check(self.num_cpus_per_worker >= 0, "rollout.num_cpus_per_worker must be >= 0")
         check(self.steps_per_call >= 1, "rollout.steps_per_call must be >= 1")
+        check(self.calls_in_flight in (1, 2),
+              f"rollout.calls_in_flight: got {self.calls_in_flight}, allowed 1 or 2")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ A worker that crashes is restarted by Ray (``max_restarts``); the loop counts it
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -122,6 +123,12 @@ class Experiment:
         self.algo = get_algorithm(cfg.algorithm)
         lcfg = cfg.learner
         self.on_policy = self.algo.schedule == "on_policy"
+        if self.on_policy and cfg.rollout.calls_in_flight != 1:
+            from relayrl.platform.config import ConfigError
+
+            raise ConfigError(f"rollout.calls_in_flight: got {cfg.rollout.calls_in_flight}; "
+                              f"{cfg.algorithm} is on-policy (one batch per policy version), "
+                              "allowed: 1")
         self.updates_per_env_step = float(getattr(lcfg, "updates_per_env_step", 0.0))
         self.learning_starts = int(getattr(lcfg, "learning_starts", 0))
         # On-policy: every update makes a new policy version, published at once.
@@ -164,10 +171,15 @@ class Experiment:
             more, _ = ray.wait(list(self.inflight), num_returns=len(self.inflight), timeout=0)
             ready = list(dict.fromkeys(ready + more))
         for ref in ready:
+            if ref not in self.inflight:
+                continue  # a call queued on a worker that already failed
             i = self.inflight.pop(ref)
             try:
                 out = ray.get(ref)
             except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+                # calls queued behind the failed one died with the actor: count one failure
+                for other in [r for r, j in self.inflight.items() if j == i]:
+                    del self.inflight[other]
                 self._worker_failed(i)
             else:
                 self.env_steps += out["env_steps"]
@@ -232,14 +244,17 @@ class Experiment:
         return self._metrics(elapsed, self.env_steps - steps_before, self.num_updates - updates_before)
 
     def _off_policy_iteration(self, target: int) -> None:
-        # A worker may run ahead of the learner by at most one call's worth of updates.
-        slack = self.cfg.rollout.steps_per_call * self.cfg.env.num_envs * self.updates_per_env_step
+        # Workers may run ahead of the learner by at most calls_in_flight calls' worth of updates.
+        k = self.cfg.rollout.calls_in_flight
+        slack = k * self.cfg.rollout.steps_per_call * self.cfg.env.num_envs * self.updates_per_env_step
         while self.env_steps < target:
             if self._learner_due() <= slack:
-                busy = set(self.inflight.values())
-                for i in self.workers:
-                    if i not in busy:
-                        self._submit(i)
+                queued = collections.Counter(self.inflight.values())
+                for _ in range(k):
+                    for i in self.workers:
+                        if queued[i] < k:
+                            self._submit(i)
+                            queued[i] += 1
             due = self._learner_due()
             if due > 0:
                 self._update(min(due, 64))

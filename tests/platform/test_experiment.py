@@ -25,10 +25,12 @@ def _small_cfg(*extra: str):
     return load_experiment(QUICKSTART, [*SMALL, *extra])
 
 
-def test_iterations_collect_learn_and_publish(ray_session):
+@pytest.mark.parametrize("calls_in_flight", [1, 2])
+def test_iterations_collect_learn_and_publish(ray_session, calls_in_flight):
     from relayrl.platform.experiment import Experiment
 
-    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.5", "learner.publish_every=5"))
+    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.5", "learner.publish_every=5",
+                                f"rollout.calls_in_flight={calls_in_flight}"))
     try:
         m1 = exp.train_iteration()
         m2 = exp.train_iteration()
@@ -37,7 +39,7 @@ def test_iterations_collect_learn_and_publish(ray_session):
     assert m2["env_steps"] >= 800 and m2["env_steps"] > m1["env_steps"]
     # the replay ratio holds: updates ~ 0.5 x (env steps after learning_starts)
     due = 0.5 * (m2["env_steps"] - 200)
-    assert abs(m2["learner/num_updates"] - due) <= 64 + 0.5 * 2 * 2 * 16
+    assert abs(m2["learner/num_updates"] - due) <= 64 + calls_in_flight * 0.5 * 2 * 2 * 16
     assert m2["learner/weights_version"] >= 2  # weights were published to the workers
     assert math.isfinite(m2["learner/loss"])
     assert m2["replay/size"] > 0 and m2["replay/inserts_per_s"] > 0
@@ -56,10 +58,12 @@ def _when_available(call, timeout: float = 120.0):
             time.sleep(0.5)
 
 
-def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
+@pytest.mark.parametrize("calls_in_flight", [1, 2])
+def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session, calls_in_flight):
     from relayrl.platform.experiment import Experiment
 
-    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.1"))
+    exp = Experiment(_small_cfg("learner.updates_per_env_step=0.1",
+                                f"rollout.calls_in_flight={calls_in_flight}"))
     try:
         exp.train_iteration()
         victim = exp.workers[0]
@@ -75,7 +79,7 @@ def test_killed_worker_is_restarted_and_the_run_goes_on(ray_session):
         stats = _when_available(lambda: exp.workers[0].sample.remote(1, 0))
     finally:
         exp.close()
-    assert m["rollout/worker_restarts"] >= 1
+    assert m["rollout/worker_restarts"] == 1  # one crash counts once, however many calls were queued
     assert new_pid != old_pid
     assert stats["restart"] == 1 and stats["weights_version"] >= 0  # got weights after restart
     assert m["env_steps"] > steps_before

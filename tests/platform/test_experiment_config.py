@@ -52,6 +52,7 @@ def test_override_sets_nested_value_with_yaml_typing():
         (["bogus=1"], "unknown key 'bogus'"),
         (["algorithm=ppo2"], "unknown algorithm 'ppo2'; allowed: "),
         (["env.id=CartPole-v9"], "unknown environment 'CartPole-v9'; did you mean CartPole-v1"),
+        (["rollout.calls_in_flight=3"], "rollout.calls_in_flight: got 3, allowed 1 or 2"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(override, fragment):

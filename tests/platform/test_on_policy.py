@@ -36,6 +36,14 @@ def test_gae_matches_hand_computation():
                                          2.0 + g * 9.0 - 0.25, 0.0])
 
 
+def test_on_policy_runs_refuse_queued_calls():
+    from relayrl.platform.config import ConfigError
+    from relayrl.platform.experiment import Experiment
+
+    with pytest.raises(ConfigError, match="calls_in_flight: got 2; pg is on-policy"):
+        Experiment(load_experiment(PG, ["rollout.calls_in_flight=2"]))
+
+
 def test_each_version_batch_is_taken_once(ray_session):
     from relayrl.platform.experiment import Experiment
 
