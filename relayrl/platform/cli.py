@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--tasks", type=int, default=40)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", default=None, help="also write the JSON result here")
+    m.add_argument("--inner-lr", type=float, default=None,
+                   help="step size of the meta-test adaptation steps (default: the run's inner_lr)")
 
     b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (JSON out)")
     b.add_argument("name", help="e.g. rollout_throughput, replay_throughput")
@@ -125,7 +127,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             from relayrl.agents.maml.evaluate import eval_meta_main
         except ImportError as e:
             raise ConfigError(f"eval-meta: the MAML package is not available ({e})") from None
-        return eval_meta_main(args.checkpoint, num_tasks=args.tasks, seed=args.seed, out=args.out)
+        return eval_meta_main(args.checkpoint, num_tasks=args.tasks, seed=args.seed, out=args.out,
+                              inner_lr=args.inner_lr)
     if args.command == "bench":
         return _bench(args.name, args.args)
     raise AssertionError(args.command)

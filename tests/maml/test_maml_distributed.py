@@ -87,3 +87,8 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
     result = json.loads(lines[-1])
     assert set(result["returns"]) == {"maml", "pretrained", "random init"}
     assert result["num_tasks"] == 2 and "oracle" in result
+    # the meta-test step size can differ from training's (--inner-lr)
+    assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1, inner_lr=0.1) == 0
+    other = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert other["inner_lr"] == 0.1 and result["inner_lr"] == cfg.learner.inner_lr
+    assert other["returns"]["maml"][0] == result["returns"]["maml"][0]  # same tasks, same init

@@ -77,6 +77,8 @@ def test_eval_meta_refuses_what_is_not_a_maml_checkpoint(tmp_path):
     (tmp_path / "ckpt").mkdir()
     with pytest.raises(ConfigError, match="not a relayrl checkpoint"):
         eval_meta_main(str(tmp_path / "ckpt"))
+    with pytest.raises(ConfigError, match=r"--inner-lr -0.5 must be a finite number > 0"):
+        eval_meta_main(str(tmp_path / "ckpt"), inner_lr=-0.5)
 
 
 def test_sampler_episodes_are_masked_after_the_goal_and_roundtrip_through_queue_items():

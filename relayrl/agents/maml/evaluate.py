@@ -2,7 +2,7 @@
 
 On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
 ``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them with
-the training ``inner_lr`` and collects again, up to 3 steps; the table reports the mean
+the training ``inner_lr`` (or ``--inner-lr``) and collects again, up to 3 steps; the table reports the mean
 undiscounted return after 0, 1, 2 and 3 steps for
 
 - MAML: the meta-learned initialisation theta;
@@ -49,26 +49,29 @@ def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
 
 
 def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
-                     tasks: list[dict], num_steps: int, seed: int) -> list[float]:
+                     tasks: list[dict], num_steps: int, seed: int,
+                     inner_lr: float | None = None) -> list[float]:
     """Mean return over tasks and episodes after 0..num_steps adaptation steps."""
     sampler = TaskSampler(env_id, cfg, seed=seed)
     try:
-        episodes = sampler.sample(weights, tasks, num_steps)
+        episodes = sampler.sample(weights, tasks, num_steps, inner_lr=inner_lr)
     finally:
         sampler.close()
     return [float(e.episode_returns().mean()) for e in episodes]
 
 
 def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
-              num_tasks: int = 40, seed: int = 0, num_steps: int = 3) -> dict[str, Any]:
+              num_tasks: int = 40, seed: int = 0, num_steps: int = 3,
+              inner_lr: float | None = None) -> dict[str, Any]:
     """Returns after 0..num_steps steps per policy, plus the oracle where there is one."""
     rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
     tasks = sample_tasks(env_id, num_tasks, rng)
-    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17)
+    lr = cfg.inner_lr if inner_lr is None else inner_lr
+    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17, inner_lr=lr)
               for name, w in policies.items()}
     result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
                               "trajectories_per_task": cfg.trajectories_per_task,
-                              "inner_lr": cfg.inner_lr, "steps": list(range(num_steps + 1)),
+                              "inner_lr": lr, "steps": list(range(num_steps + 1)),
                               "returns": curves}
     if env_id == NAVIGATION_ID:
         result["oracle"] = float(navigation_oracle_returns(tasks).mean())
@@ -107,17 +110,20 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None) -> int:
+def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None,
+                   inner_lr: float | None = None) -> int:
     """``relayrl eval-meta``: print the meta-test table and its JSON; exit status 0."""
     from relayrl.platform.config import ConfigError
 
     if num_tasks < 1:
         raise ConfigError(f"eval-meta: --tasks {num_tasks} must be >= 1")
+    if inner_lr is not None and not (inner_lr > 0 and np.isfinite(inner_lr)):
+        raise ConfigError(f"eval-meta: --inner-lr {inner_lr} must be a finite number > 0")
     env_id, lc, policies = load_policies(checkpoint)
-    result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed)
+    result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed, inner_lr=inner_lr)
     result["checkpoint"] = str(checkpoint)
     print(f"meta-test on {num_tasks} new {env_id} tasks, {lc.trajectories_per_task} episodes per "
-          f"task per step, inner_lr {lc.inner_lr}")
+          f"task per step, inner_lr {result['inner_lr']}")
     print(format_table(result))
     print(json.dumps(result))
     if out:
