@@ -33,11 +33,14 @@ class RandomPolicy:
         self.space = action_space
         self.space.seed(seed)
         self.rng = np.random.default_rng(seed)
+        discrete = isinstance(action_space, gymnasium.spaces.Discrete)
+        self._low = int(action_space.start) if discrete else None
+        self._high = int(action_space.start + action_space.n) if discrete else None
 
     def compute_actions(self, obs: np.ndarray, *, env_steps: int, explore: bool = True):
         n, space = len(obs), self.space
-        if isinstance(space, gymnasium.spaces.Discrete):
-            return space.start + self.rng.integers(0, space.n, size=n), {}
+        if self._low is not None:  # Discrete: one call, no per-step isinstance or offset add
+            return self.rng.integers(self._low, self._high, size=n), {}
         if isinstance(space, gymnasium.spaces.Box) and space.is_bounded():
             return self.rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(
                 space.dtype), {}

@@ -75,22 +75,31 @@ class RolloutWorkerImpl:
         start = time.perf_counter()
         returns, lengths = [], []
         steps = 0
+        n = len(self.resetting)
         for _ in range(num_steps):
             actions, extras = self.policy.compute_actions(
                 self.obs, env_steps=env_steps + steps, explore=True
             )
             next_obs, reward, terminated, truncated, info = self.env.step(actions)
-            valid = ~self.resetting  # rows that reset this step carry no transition
+            # rows that reset this step carry no transition; most steps have none (fast path)
+            valid = ~self.resetting if self.resetting.any() else None
             if self.adder is not None:
                 # Atari: a lost life may end bootstrapping without ending the episode.
                 stop = terminated | info["life_loss"] if self.life_loss_terminal else terminated
                 self.adder.add(
                     self.obs, actions, reward, stop, truncated, next_obs,
-                    extras=extras or None, mask=None if valid.all() else valid,
+                    extras=extras or None, mask=valid,
                 )
-            self.ep_return += np.where(valid, reward, 0.0)
-            self.ep_len += valid
-            done = (terminated | truncated) & valid
+            if valid is None:
+                self.ep_return += reward
+                self.ep_len += 1
+                done = terminated | truncated
+                steps += n
+            else:
+                self.ep_return += np.where(valid, reward, 0.0)
+                self.ep_len += valid
+                done = (terminated | truncated) & valid
+                steps += int(valid.sum())
             if done.any():
                 returns.extend(self.ep_return[done].tolist())
                 lengths.extend(self.ep_len[done].tolist())
@@ -98,7 +107,6 @@ class RolloutWorkerImpl:
                 self.ep_len[done] = 0
             self.resetting = done
             self.obs = next_obs
-            steps += int(valid.sum())
         if self.adder is not None:
             # Off-policy data may land while the next call acts; on-policy data must be in
             # the queue before the learner takes this version's batch.
