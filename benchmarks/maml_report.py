@@ -169,6 +169,15 @@ def report(args) -> dict:
         if env_id == "relayrl/Navigation2D-v0":
             checks["one_step_at_least_paper_-11.68"] = mean["maml"][1] >= -11.68
             checks["two_steps_at_least_paper_-3.33"] = mean["maml"][2] >= -3.33
+        if len(per_seed) > 1:  # the spread behind the means: one row per seed
+            md += ["", "Per seed (MAML after 0 / 1 / 2 / 3 steps" +
+                   (", pretrained after 0 / 1 steps" if "pretrained" in mean else "") + "):", "",
+                   "| run | meta-iterations | maml | pretrained |", "|---|---|---|---|"]
+            for name, r in per_seed.items():
+                pre = r["returns"].get("pretrained")
+                md.append(f"| {name} | {r['iterations']} | "
+                          + " / ".join(f"{x:.2f}" for x in r["returns"]["maml"]) + " | "
+                          + (" / ".join(f"{x:.2f}" for x in pre[:2]) if pre else "") + " |")
         md += ["", "Checks: " + ", ".join(f"{k} = **{v}**" for k, v in checks.items()), "",
                f"![training](maml_{family}_training.png) ![meta-test](maml_{family}_metatest.png)", ""]
         out["families"][env_id] = {"per_seed": per_seed, "mean": mean, "oracle": oracle,
@@ -205,6 +214,9 @@ def report(args) -> dict:
         throughput.append(data)
     if throughput:
         out["throughput"] = throughput
+    notes = results_dir / "maml_notes.md"  # hand-written: commands run, status, deviations
+    if notes.exists():
+        md += ["", notes.read_text().rstrip()]
     Path(args.md).write_text("\n".join(md) + "\n")
     (results_dir / "maml_results.json").write_text(json.dumps(out, indent=1, default=str))
     return {"md": args.md, "families": {k: v["checks"] for k, v in out["families"].items()}}

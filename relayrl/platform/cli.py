@@ -51,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", default=None, help="also write the JSON result here")
     m.add_argument("--inner-lr", type=float, default=None,
-                   help="step size of the meta-test adaptation steps (default: the run's inner_lr)")
+                   help="step size of the first adaptation step (default: the run's inner_lr)")
+    m.add_argument("--later-lr-scale", type=float, default=0.5,
+                   help="later steps use this x the first step's size (0.5: the paper's code)")
 
     b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (JSON out)")
     b.add_argument("name", help="e.g. rollout_throughput, replay_throughput")
@@ -128,7 +130,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         except ImportError as e:
             raise ConfigError(f"eval-meta: the MAML package is not available ({e})") from None
         return eval_meta_main(args.checkpoint, num_tasks=args.tasks, seed=args.seed, out=args.out,
-                              inner_lr=args.inner_lr)
+                              inner_lr=args.inner_lr, later_lr_scale=args.later_lr_scale)
     if args.command == "bench":
         return _bench(args.name, args.args)
     raise AssertionError(args.command)

@@ -91,4 +91,6 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
     assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1, inner_lr=0.1) == 0
     other = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert other["inner_lr"] == 0.1 and result["inner_lr"] == cfg.learner.inner_lr
+    # later steps take half the first step's size, as the paper's meta-test scripts
+    assert other["inner_lrs"] == [0.1, 0.05, 0.05]
     assert other["returns"]["maml"][0] == result["returns"]["maml"][0]  # same tasks, same init

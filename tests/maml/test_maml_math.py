@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from relayrl.agents.maml.baseline import features, fit_predict
@@ -137,3 +138,20 @@ def test_sampler_rescales_policy_actions_to_the_env_box_like_rllab_normalize():
     ones = np.ones(2, np.float32)
     np.testing.assert_allclose(TaskSampler("relayrl/Navigation2D-v0", MAMLConfig())
                                .to_env_action(act, -ones, ones), np.clip(act, -1, 1))
+
+
+def test_adapt_with_one_step_size_per_step_is_those_steps_in_sequence():
+    """The meta-test's schedule (alpha, then alpha / 2): each step is a plain vanilla-PG step
+    of its own size from where the previous one ended."""
+    gen = torch.Generator().manual_seed(5)
+    params = {k: v.detach() for k, v in double_params(seed=1).items()}
+    b1, b2 = random_batch(gen), random_batch(gen)
+    scheduled = adapt(params, [b1, b2], [0.5, 0.25], create_graph=False)
+    first = adapt(params, [b1], 0.5, create_graph=False)
+    by_hand = adapt(first, [b2], 0.25, create_graph=False)
+    for name in params:
+        torch.testing.assert_close(scheduled[name], by_hand[name])
+    same = adapt(params, [b1, b2], 0.5, create_graph=False)
+    assert not torch.allclose(same["w0"], scheduled["w0"])
+    with pytest.raises(ValueError, match="2 steps but only 1 step sizes"):
+        adapt(params, [b1, b2], [0.5], create_graph=False)

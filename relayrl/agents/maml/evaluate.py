@@ -1,8 +1,11 @@
 """The meta-test of Finn et al. (2017): ``relayrl eval-meta CHECKPOINT``.
 
 On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
-``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them with
-the training ``inner_lr`` (or ``--inner-lr``) and collects again, up to 3 steps; the table reports the mean
+``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them and
+collects again, up to 3 steps. The first step uses the training ``inner_lr`` alpha (or
+``--inner-lr``), later steps ``later_lr_scale`` x alpha: the authors' meta-test scripts use
+alpha / 2 after the first step (navigation, HalfCheetah, AntVel; 0.01 alpha for AntDir), since a
+full alpha step from an already adapted policy overshoots; the table reports the mean
 undiscounted return after 0, 1, 2 and 3 steps for
 
 - MAML: the meta-learned initialisation theta;
@@ -50,7 +53,7 @@ def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
 
 def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
                      tasks: list[dict], num_steps: int, seed: int,
-                     inner_lr: float | None = None) -> list[float]:
+                     inner_lr: float | list[float] | None = None) -> list[float]:
     """Mean return over tasks and episodes after 0..num_steps adaptation steps."""
     sampler = TaskSampler(env_id, cfg, seed=seed)
     try:
@@ -62,16 +65,17 @@ def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray
 
 def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
               num_tasks: int = 40, seed: int = 0, num_steps: int = 3,
-              inner_lr: float | None = None) -> dict[str, Any]:
+              inner_lr: float | None = None, later_lr_scale: float = 0.5) -> dict[str, Any]:
     """Returns after 0..num_steps steps per policy, plus the oracle where there is one."""
     rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
     tasks = sample_tasks(env_id, num_tasks, rng)
     lr = cfg.inner_lr if inner_lr is None else inner_lr
-    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17, inner_lr=lr)
+    lrs = [lr] + [lr * later_lr_scale] * (num_steps - 1)
+    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17, inner_lr=lrs)
               for name, w in policies.items()}
     result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
                               "trajectories_per_task": cfg.trajectories_per_task,
-                              "inner_lr": lr, "steps": list(range(num_steps + 1)),
+                              "inner_lr": lr, "inner_lrs": lrs, "steps": list(range(num_steps + 1)),
                               "returns": curves}
     if env_id == NAVIGATION_ID:
         result["oracle"] = float(navigation_oracle_returns(tasks).mean())
@@ -111,7 +115,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None,
-                   inner_lr: float | None = None) -> int:
+                   inner_lr: float | None = None, later_lr_scale: float = 0.5) -> int:
     """``relayrl eval-meta``: print the meta-test table and its JSON; exit status 0."""
     from relayrl.platform.config import ConfigError
 
@@ -119,11 +123,14 @@ def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str
         raise ConfigError(f"eval-meta: --tasks {num_tasks} must be >= 1")
     if inner_lr is not None and not (inner_lr > 0 and np.isfinite(inner_lr)):
         raise ConfigError(f"eval-meta: --inner-lr {inner_lr} must be a finite number > 0")
+    if not (later_lr_scale > 0 and np.isfinite(later_lr_scale)):
+        raise ConfigError(f"eval-meta: --later-lr-scale {later_lr_scale} must be a finite number > 0")
     env_id, lc, policies = load_policies(checkpoint)
-    result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed, inner_lr=inner_lr)
+    result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed, inner_lr=inner_lr,
+                       later_lr_scale=later_lr_scale)
     result["checkpoint"] = str(checkpoint)
     print(f"meta-test on {num_tasks} new {env_id} tasks, {lc.trajectories_per_task} episodes per "
-          f"task per step, inner_lr {result['inner_lr']}")
+          f"task per step, step sizes {result['inner_lrs']}")
     print(format_table(result))
     print(json.dumps(result))
     if out:

@@ -10,7 +10,7 @@ plain policy trained on all tasks jointly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -178,7 +178,8 @@ class JointTRPOLearner(_PolicyLearner):
 
 
 def adapt_numpy(cfg: MAMLConfig, weights: dict[str, np.ndarray], episodes: list[Episodes],
-                num_steps: int | None = None, inner_lr: float | None = None) -> Params:
+                num_steps: int | None = None,
+                inner_lr: float | Sequence[float] | None = None) -> Params:
     """Per-task adapted params (no graph) from numpy weights: what samplers and the meta-test do."""
     batches = to_batches(cfg, episodes if num_steps is None else episodes[:num_steps])
     return adapt(from_numpy(weights), batches, cfg.inner_lr if inner_lr is None else inner_lr,

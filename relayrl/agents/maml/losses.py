@@ -14,6 +14,9 @@ region on the mean KL between the adapted policies before and after the update:
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
+
 import torch
 
 from relayrl.agents.maml.batch import TaskBatch
@@ -32,9 +35,11 @@ def inner_loss(params: Params, batch: TaskBatch) -> torch.Tensor:
     return -masked_task_mean(logp * batch.adv, batch.mask).sum()
 
 
-def adapt(params: Params, batches: list[TaskBatch], inner_lr: float, *,
+def adapt(params: Params, batches: list[TaskBatch], inner_lr: float | Sequence[float], *,
           create_graph: bool) -> Params:
     """theta -> theta'_k for every task, one vanilla-PG step per batch in ``batches``.
+
+    ``inner_lr`` is alpha for every step, or one alpha per step (the meta-test's schedule).
 
     With ``create_graph`` the steps stay differentiable (second-order MAML); without it
     each inner gradient is a constant, which is first-order MAML. If gradients are off
@@ -42,15 +47,18 @@ def adapt(params: Params, batches: list[TaskBatch], inner_lr: float, *,
     samplers, the line search and the meta-test use). Works from shared or per-task params.
     """
     k = batches[0].num_tasks
+    lrs = [float(inner_lr)] * len(batches) if isinstance(inner_lr, numbers.Real) else list(inner_lr)
+    if len(lrs) < len(batches):
+        raise ValueError(f"adapt: {len(batches)} steps but only {len(lrs)} step sizes {lrs}")
     track = torch.is_grad_enabled() and any(v.requires_grad for v in params.values())
     fast = params if params["log_std"].dim() == 2 else per_task(params, k)
     with torch.enable_grad():
-        for batch in batches:
+        for batch, lr in zip(batches, lrs):
             if not track:
                 fast = {n: v.detach().requires_grad_(True) for n, v in fast.items()}
             loss = inner_loss(fast, batch)
             grads = torch.autograd.grad(loss, list(fast.values()), create_graph=create_graph and track)
-            fast = {n: v - inner_lr * g for (n, v), g in zip(fast.items(), grads)}
+            fast = {n: v - lr * g for (n, v), g in zip(fast.items(), grads)}
     if not track:
         fast = {n: v.detach() for n, v in fast.items()}
     return fast

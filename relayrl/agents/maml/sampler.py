@@ -111,8 +111,10 @@ class TaskSampler:
                         rew_buf.reshape(shape), mask_buf.reshape(shape))
 
     def sample(self, weights: dict[str, np.ndarray], tasks: Sequence[dict],
-               num_inner_steps: int, inner_lr: float | None = None) -> list[Episodes]:
-        """Episodes before each of ``num_inner_steps`` adaptation steps and after the last."""
+               num_inner_steps: int,
+               inner_lr: float | Sequence[float] | None = None) -> list[Episodes]:
+        """Episodes before each of ``num_inner_steps`` adaptation steps and after the last;
+        ``inner_lr``: alpha for every step or one per step (default: the config's)."""
         params = from_numpy(weights)
         out = [self.collect(params, tasks)]
         for step in range(num_inner_steps):
