@@ -93,4 +93,12 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
     assert other["inner_lr"] == 0.1 and result["inner_lr"] == cfg.learner.inner_lr
     # later steps take half the first step's size, as the paper's meta-test scripts
     assert other["inner_lrs"] == [0.1, 0.05, 0.05]
+    # each baseline adapts with the grid step size that was best on the validation tasks
+    from relayrl.agents.maml.evaluate import BASELINE_LR_GRID
+
+    for name in ("pretrained", "random init"):
+        tried = result["baseline_lr_tuning"][name]
+        best = max(BASELINE_LR_GRID, key=lambda a: tried[str(a)])
+        assert result["inner_lrs_per_policy"][name][0] == best
+    assert result["inner_lrs_per_policy"]["maml"] == result["inner_lrs"]
     assert other["returns"]["maml"][0] == result["returns"]["maml"][0]  # same tasks, same init

@@ -2,16 +2,17 @@
 
 On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
 ``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them and
-collects again, up to 3 steps. The first step uses the training ``inner_lr`` alpha (or
+collects again, up to 3 steps. MAML's first step uses the training ``inner_lr`` alpha (or
 ``--inner-lr``), later steps ``later_lr_scale`` x alpha: the authors' meta-test scripts use
 alpha / 2 after the first step (navigation, HalfCheetah, AntVel; 0.01 alpha for AntDir), since a
 full alpha step from an already adapted policy overshoots; the table reports the mean
 undiscounted return after 0, 1, 2 and 3 steps for
 
 - MAML: the meta-learned initialisation theta;
-- pretrained: one policy trained by TRPO on all tasks jointly, fine-tuned the same way
+- pretrained: one policy trained by TRPO on all tasks jointly, fine-tuned the same way but
+  with its own first-step size, the best of ``BASELINE_LR_GRID`` on separate validation tasks
   (present when the run had ``learner.pretrained_baseline: true``);
-- random init: a freshly initialised policy of the same architecture, fine-tuned the same way;
+- random init: a freshly initialised policy of the same architecture, step size chosen alike;
 - oracle: where the family has one (2D navigation: walk straight to the known goal at full
   speed, which is optimal for that reward), no adaptation.
 """
@@ -33,6 +34,10 @@ from relayrl.agents.maml.sampler import TaskSampler
 from relayrl.envs.meta import NAVIGATION_ID, make_task_vector_env, sample_tasks
 
 TEST_SEED_OFFSET = 1_000_003  # test tasks never coincide with a training run's task stream
+VALIDATION_SEED_OFFSET = 2_000_029  # tasks on which the baselines' step size is chosen
+# First-step sizes tried for the baselines (pretrained, random init): a nearly deterministic
+# pretrained policy is thrown far off by MAML's alpha, so each baseline gets its best one.
+BASELINE_LR_GRID = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
 
 
 def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
@@ -65,17 +70,38 @@ def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray
 
 def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
               num_tasks: int = 40, seed: int = 0, num_steps: int = 3,
-              inner_lr: float | None = None, later_lr_scale: float = 0.5) -> dict[str, Any]:
-    """Returns after 0..num_steps steps per policy, plus the oracle where there is one."""
+              inner_lr: float | None = None, later_lr_scale: float = 0.5,
+              baseline_lr_grid: tuple[float, ...] = BASELINE_LR_GRID) -> dict[str, Any]:
+    """Returns after 0..num_steps steps per policy, plus the oracle where there is one.
+
+    MAML adapts with ``inner_lr`` (default: its training alpha). Every other policy adapts with
+    the first-step size from ``baseline_lr_grid`` whose one-step return is best on
+    ``num_tasks`` separate validation tasks (an empty grid: the same alpha as MAML).
+    """
     rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
     tasks = sample_tasks(env_id, num_tasks, rng)
     lr = cfg.inner_lr if inner_lr is None else inner_lr
-    lrs = [lr] + [lr * later_lr_scale] * (num_steps - 1)
-    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17, inner_lr=lrs)
+
+    def schedule(first: float) -> list[float]:
+        return [first] + [first * later_lr_scale] * (num_steps - 1)
+
+    first_lrs, tuning = {}, {}
+    for name, w in policies.items():
+        if name == "maml" or not baseline_lr_grid:
+            first_lrs[name] = lr
+            continue
+        val_tasks = sample_tasks(env_id, num_tasks, np.random.default_rng(VALIDATION_SEED_OFFSET + seed))
+        tuning[name] = {str(a): adaptation_curve(env_id, cfg, w, val_tasks, 1, seed=seed + 29,
+                                                 inner_lr=[a])[1] for a in baseline_lr_grid}
+        first_lrs[name] = max(baseline_lr_grid, key=lambda a: tuning[name][str(a)])
+    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17,
+                                     inner_lr=schedule(first_lrs[name]))
               for name, w in policies.items()}
     result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
                               "trajectories_per_task": cfg.trajectories_per_task,
-                              "inner_lr": lr, "inner_lrs": lrs, "steps": list(range(num_steps + 1)),
+                              "inner_lr": lr, "inner_lrs": schedule(lr),
+                              "inner_lrs_per_policy": {n: schedule(a) for n, a in first_lrs.items()},
+                              "baseline_lr_tuning": tuning, "steps": list(range(num_steps + 1)),
                               "returns": curves}
     if env_id == NAVIGATION_ID:
         result["oracle"] = float(navigation_oracle_returns(tasks).mean())
@@ -130,7 +156,8 @@ def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str
                        later_lr_scale=later_lr_scale)
     result["checkpoint"] = str(checkpoint)
     print(f"meta-test on {num_tasks} new {env_id} tasks, {lc.trajectories_per_task} episodes per "
-          f"task per step, step sizes {result['inner_lrs']}")
+          f"task per step; step sizes per policy (baselines' first step chosen on validation "
+          f"tasks): {result['inner_lrs_per_policy']}")
     print(format_table(result))
     print(json.dumps(result))
     if out:
