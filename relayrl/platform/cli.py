@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="step size of the first adaptation step (default: the run's inner_lr)")
     m.add_argument("--later-lr-scale", type=float, default=0.5,
                    help="later steps use this x the first step's size (0.5: the paper's code)")
+    m.add_argument("--episodes-per-step", type=int, default=None,
+                   help="episodes per task per adaptation step (default: 4,000 env steps' worth, "
+                        "the paper's meta-test batch)")
 
     b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (JSON out)")
     b.add_argument("name", help="e.g. rollout_throughput, replay_throughput")
@@ -130,7 +133,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         except ImportError as e:
             raise ConfigError(f"eval-meta: the MAML package is not available ({e})") from None
         return eval_meta_main(args.checkpoint, num_tasks=args.tasks, seed=args.seed, out=args.out,
-                              inner_lr=args.inner_lr, later_lr_scale=args.later_lr_scale)
+                              inner_lr=args.inner_lr, later_lr_scale=args.later_lr_scale,
+                              episodes_per_step=args.episodes_per_step)
     if args.command == "bench":
         return _bench(args.name, args.args)
     raise AssertionError(args.command)

@@ -9,7 +9,12 @@ import pytest
 import yaml
 
 from relayrl.agents.maml.config import MAMLConfig
-from relayrl.agents.maml.evaluate import eval_meta_main, meta_test, navigation_oracle_returns
+from relayrl.agents.maml.evaluate import (
+    default_episodes_per_step,
+    eval_meta_main,
+    meta_test,
+    navigation_oracle_returns,
+)
 from relayrl.agents.maml.networks import init_params, to_numpy
 from relayrl.agents.maml.queue import episodes_to_items, items_to_episodes
 from relayrl.agents.maml.sampler import TaskSampler
@@ -79,6 +84,8 @@ def test_eval_meta_refuses_what_is_not_a_maml_checkpoint(tmp_path):
         eval_meta_main(str(tmp_path / "ckpt"))
     with pytest.raises(ConfigError, match=r"--inner-lr -0.5 must be a finite number > 0"):
         eval_meta_main(str(tmp_path / "ckpt"), inner_lr=-0.5)
+    with pytest.raises(ConfigError, match=r"--episodes-per-step 0 must be >= 1"):
+        eval_meta_main(str(tmp_path / "ckpt"), episodes_per_step=0)
 
 
 def test_sampler_episodes_are_masked_after_the_goal_and_roundtrip_through_queue_items():
@@ -112,9 +119,9 @@ def test_sampler_episodes_are_masked_after_the_goal_and_roundtrip_through_queue_
 def test_meta_test_reports_every_step_and_the_oracle_is_best():
     cfg = MAMLConfig(trajectories_per_task=4, hidden_sizes=(16,), inner_lr=0.5)
     policies = {"random init": to_numpy(init_params(2, 2, (16,), seed=1))}
-    result = meta_test(NAVIGATION_ID, cfg, policies, num_tasks=5, seed=0)
+    result = meta_test(NAVIGATION_ID, cfg, policies, num_tasks=5, seed=0, episodes_per_step=3)
     curve = result["returns"]["random init"]
-    assert result["steps"] == [0, 1, 2, 3] and len(curve) == 4
+    assert result["steps"] == [0, 1, 2, 3] and len(curve) == 4 and result["episodes_per_step"] == 3
     # The point moves at most 0.1 per axis per step: distance <= 0.71 + 0.1 sqrt(2) t.
     assert all(-(71 + 0.1 * 2 ** 0.5 * 5050) < r < 0 for r in curve)
     assert result["oracle"] > max(curve)
@@ -123,3 +130,6 @@ def test_meta_test_reports_every_step_and_the_oracle_is_best():
     # At full speed 0.1 per axis the oracle needs at most 5 steps to any goal in [-.5, .5]^2.
     assert np.all(oracle > -5 * np.sqrt(2) * 0.5) and np.all(oracle < 0)
     yaml.safe_dump(result)  # plain data: JSON/YAML-able
+    # The paper's meta-test batch: 4,000 env steps per task and step.
+    assert default_episodes_per_step(NAVIGATION_ID) == 40
+    assert default_episodes_per_step("relayrl/HalfCheetahVel-v0") == 20

@@ -1,8 +1,10 @@
 """The meta-test of Finn et al. (2017): ``relayrl eval-meta CHECKPOINT``.
 
 On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
-``trajectories_per_task`` episodes per task, takes a vanilla policy-gradient step on them and
-collects again, up to 3 steps. MAML's first step uses the training ``inner_lr`` alpha (or
+``episodes_per_step`` episodes per task, takes a vanilla policy-gradient step on them and
+collects again, up to 3 steps. The default batch is the authors' meta-test batch of 4,000 env
+steps per task and step (``batch_size=4000`` in their test scripts: 40 navigation episodes of
+100 steps, 20 locomotion episodes of 200), twice the training batch of navigation. MAML's first step uses the training ``inner_lr`` alpha (or
 ``--inner-lr``), later steps ``later_lr_scale`` x alpha: the authors' meta-test scripts use
 alpha / 2 after the first step (navigation, HalfCheetah, AntVel; 0.01 alpha for AntDir), since a
 full alpha step from an already adapted policy overshoots; the table reports the mean
@@ -19,6 +21,7 @@ undiscounted return after 0, 1, 2 and 3 steps for
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -31,13 +34,20 @@ import yaml
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.networks import init_params, to_numpy
 from relayrl.agents.maml.sampler import TaskSampler
-from relayrl.envs.meta import NAVIGATION_ID, make_task_vector_env, sample_tasks
+from relayrl.envs.meta import NAVIGATION_ID, TASK_FAMILIES, make_task_vector_env, sample_tasks
 
 TEST_SEED_OFFSET = 1_000_003  # test tasks never coincide with a training run's task stream
 VALIDATION_SEED_OFFSET = 2_000_029  # tasks on which the baselines' step size is chosen
 # First-step sizes tried for the baselines (pretrained, random init): a nearly deterministic
 # pretrained policy is thrown far off by MAML's alpha, so each baseline gets its best one.
 BASELINE_LR_GRID = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+META_TEST_ENV_STEPS = 4000  # per task and adaptation step, as the authors' test scripts
+
+
+def default_episodes_per_step(env_id: str) -> int:
+    """Episodes per task per step that fill the authors' 4,000-step meta-test batch."""
+    horizon = TASK_FAMILIES[env_id][1]
+    return -(-META_TEST_ENV_STEPS // horizon)
 
 
 def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
@@ -71,13 +81,18 @@ def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray
 def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
               num_tasks: int = 40, seed: int = 0, num_steps: int = 3,
               inner_lr: float | None = None, later_lr_scale: float = 0.5,
-              baseline_lr_grid: tuple[float, ...] = BASELINE_LR_GRID) -> dict[str, Any]:
+              baseline_lr_grid: tuple[float, ...] = BASELINE_LR_GRID,
+              episodes_per_step: int | None = None) -> dict[str, Any]:
     """Returns after 0..num_steps steps per policy, plus the oracle where there is one.
 
     MAML adapts with ``inner_lr`` (default: its training alpha). Every other policy adapts with
     the first-step size from ``baseline_lr_grid`` whose one-step return is best on
-    ``num_tasks`` separate validation tasks (an empty grid: the same alpha as MAML).
+    ``num_tasks`` separate validation tasks (an empty grid: the same alpha as MAML). Each step
+    collects ``episodes_per_step`` episodes per task (default: a 4,000 env step batch).
     """
+    if episodes_per_step is None:
+        episodes_per_step = default_episodes_per_step(env_id)
+    cfg = dataclasses.replace(cfg, trajectories_per_task=episodes_per_step)
     rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
     tasks = sample_tasks(env_id, num_tasks, rng)
     lr = cfg.inner_lr if inner_lr is None else inner_lr
@@ -98,7 +113,7 @@ def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.nda
                                      inner_lr=schedule(first_lrs[name]))
               for name, w in policies.items()}
     result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
-                              "trajectories_per_task": cfg.trajectories_per_task,
+                              "episodes_per_step": episodes_per_step,
                               "inner_lr": lr, "inner_lrs": schedule(lr),
                               "inner_lrs_per_policy": {n: schedule(a) for n, a in first_lrs.items()},
                               "baseline_lr_tuning": tuning, "steps": list(range(num_steps + 1)),
@@ -141,7 +156,8 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None,
-                   inner_lr: float | None = None, later_lr_scale: float = 0.5) -> int:
+                   inner_lr: float | None = None, later_lr_scale: float = 0.5,
+                   episodes_per_step: int | None = None) -> int:
     """``relayrl eval-meta``: print the meta-test table and its JSON; exit status 0."""
     from relayrl.platform.config import ConfigError
 
@@ -151,11 +167,13 @@ def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str
         raise ConfigError(f"eval-meta: --inner-lr {inner_lr} must be a finite number > 0")
     if not (later_lr_scale > 0 and np.isfinite(later_lr_scale)):
         raise ConfigError(f"eval-meta: --later-lr-scale {later_lr_scale} must be a finite number > 0")
+    if episodes_per_step is not None and episodes_per_step < 1:
+        raise ConfigError(f"eval-meta: --episodes-per-step {episodes_per_step} must be >= 1")
     env_id, lc, policies = load_policies(checkpoint)
     result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed, inner_lr=inner_lr,
-                       later_lr_scale=later_lr_scale)
+                       later_lr_scale=later_lr_scale, episodes_per_step=episodes_per_step)
     result["checkpoint"] = str(checkpoint)
-    print(f"meta-test on {num_tasks} new {env_id} tasks, {lc.trajectories_per_task} episodes per "
+    print(f"meta-test on {num_tasks} new {env_id} tasks, {result['episodes_per_step']} episodes per "
           f"task per step; step sizes per policy (baselines' first step chosen on validation "
           f"tasks): {result['inner_lrs_per_policy']}")
     print(format_table(result))
