@@ -11,7 +11,7 @@ from relayrl.agents.maml.batch import Episodes, TaskBatch, discounted_returns, g
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.learner import MetaLearner
 from relayrl.agents.maml.losses import adapt, inner_loss, surrogate_and_kl
-from relayrl.agents.maml.networks import init_params
+from relayrl.agents.maml.networks import init_params, per_task
 from relayrl.agents.maml.trpo import flat_grad, hessian_vector_product
 
 
@@ -84,9 +84,10 @@ def test_second_order_meta_gradient_matches_finite_differences():
     assert (fo - fd).norm() > 1e-3 * fd.norm()
 
 
-def test_factored_kl_hvp_equals_double_backward_through_the_adaptation():
+@pytest.mark.parametrize("pre_update_kl", [False, True])
+def test_factored_kl_hvp_equals_double_backward_through_the_adaptation(pre_update_kl):
     gen = torch.Generator().manual_seed(4)
-    cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=2, inner_lr=0.2)
+    cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=2, inner_lr=0.2, pre_update_kl=pre_update_kl)
     learner = MetaLearner(cfg, 2, 1, seed=0)
     learner.params = double_params(seed=0)
     inner = [random_batch(gen), random_batch(gen)]
@@ -94,8 +95,12 @@ def test_factored_kl_hvp_equals_double_backward_through_the_adaptation():
     old = learner._old_policy(adapt(learner.params, inner, cfg.inner_lr, create_graph=False), post)
     fast = adapt(learner.params, inner, cfg.inner_lr, create_graph=True)
     _, kl = surrogate_and_kl(fast, post, *old)
+    old_pre = None
+    if pre_update_kl:  # the unadapted policy's KL on the first inner batch joins the constraint
+        old_pre = learner._old_policy(per_task(learner.params, 2), inner[0])
+        kl = kl + surrogate_and_kl(per_task(learner.params, 2), inner[0], *old_pre)[1]
     exact = hessian_vector_product(kl, list(learner.params.values()))
-    factored = learner.kl_hvp(inner, post, old)
+    factored = learner.kl_hvp(inner, post, old, old_pre)
     for _ in range(3):
         v = torch.randn(sum(p.numel() for p in learner.params.values()), generator=gen,
                         dtype=torch.float64)

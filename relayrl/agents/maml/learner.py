@@ -85,19 +85,23 @@ class MetaLearner(_PolicyLearner):
         batches = to_batches(cfg, episodes)
         inner, post = batches[:-1], batches[-1]
         old = self._old_policy(adapt(self.params, inner, cfg.inner_lr, create_graph=False), post)
+        k = post.num_tasks
+        old_pre = self._old_policy(per_task(self.params, k), inner[0]) if cfg.pre_update_kl else None
         second_order = not cfg.first_order
 
         def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
             fast = adapt(self.params, inner, cfg.inner_lr, create_graph=create_graph and second_order)
             surrogate, kl = surrogate_and_kl(fast, post, *old)
+            if old_pre is not None:
+                kl = kl + surrogate_and_kl(per_task(self.params, k), inner[0], *old_pre)[1]
             return -surrogate, kl
 
-        stats = self.trpo.step(objective, self.kl_hvp(inner, post, old))
+        stats = self.trpo.step(objective, self.kl_hvp(inner, post, old, old_pre))
         self.num_updates += 1
         return stats
 
-    def kl_hvp(self, inner: list[TaskBatch], post: TaskBatch,
-               old: tuple[torch.Tensor, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def kl_hvp(self, inner: list[TaskBatch], post: TaskBatch, old: tuple[torch.Tensor, ...],
+               old_pre: tuple[torch.Tensor, ...] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
         """v -> H v, H the Hessian of the mean KL w.r.t. theta at theta_old, in factored form.
 
         theta'_k = U_n(...U_1(theta)) with U_i(x) = x - alpha grad L_i(x), so by the chain rule
@@ -110,15 +114,24 @@ class MetaLearner(_PolicyLearner):
         instead of a third-order backward through the adaptation per CG iteration (the tests
         check it equals the double-backward product). With ``hvp_subsample`` < 1 the products
         use that fraction of each task's episodes, as rllab's ``subsample_factor`` does.
+        With ``old_pre`` (``pre_update_kl``) the Hessian of the unadapted policy's KL on the
+        first inner batch is added (plain double backward: no adaptation in between).
         """
         cfg = self.cfg
         second_order = not cfg.first_order
         if cfg.hvp_subsample < 1.0:
             m = max(1, round(cfg.hvp_subsample * post.episodes_per_task))
+            n_pre = m * inner[0].horizon
             inner = [b.first_episodes(m) for b in inner]
             n = m * post.horizon
             post, old = post.first_episodes(m), tuple(t[:, :n] for t in old)
+            if old_pre is not None:
+                old_pre = tuple(t[:, :n_pre] for t in old_pre)
         k = post.num_tasks
+        pre_hvp = None
+        if old_pre is not None:
+            _, pre_kl = surrogate_and_kl(per_task(self.params, k), inner[0], *old_pre)
+            pre_hvp = hessian_vector_product(pre_kl, list(self.params.values()))
         names = list(self.params)
         shapes = [self.params[n].shape for n in names]
         sizes = [self.params[n].numel() for n in names]
@@ -149,7 +162,8 @@ class MetaLearner(_PolicyLearner):
             if second_order:
                 for i in reversed(range(len(steps))):  # J^T M J u
                     w = [a - cfg.inner_lr * b for a, b in zip(w, hessian_of_inner(i, w))]
-            return torch.cat([t.sum(0).reshape(-1) for t in w])
+            out = torch.cat([t.sum(0).reshape(-1) for t in w])
+            return out if pre_hvp is None else out + pre_hvp(v)
 
         return hvp
 
