@@ -24,12 +24,45 @@ PAPER = {
 }
 
 
+CURVE_TASKS = 20  # held-out tasks per checkpoint for the checkpoint curve
+
+
+def checkpoint_curve(run: Path, ckpts: list[Path], compute: bool = True) -> list[dict]:
+    """Pre- and post-adaptation return of every checkpoint on CURVE_TASKS held-out tasks.
+
+    One inner step with the training alpha and batch, as a training iteration, but on tasks no
+    run trains on; the pretrained policy's own (unadapted) return beside it. Cached per run in
+    ``checkpoint_curve.json``, so a checkpoint is evaluated once.
+    """
+    import numpy as np
+
+    from relayrl.agents.maml.evaluate import TEST_SEED_OFFSET, adaptation_curve, load_policies
+    from relayrl.envs.meta import sample_tasks
+
+    cache = run / "checkpoint_curve.json"
+    done = json.loads(cache.read_text()) if cache.exists() else {}
+    for ck in ckpts:
+        if ck.name in done or not compute:
+            continue
+        env_id, lc, policies = load_policies(ck)
+        tasks = sample_tasks(env_id, CURVE_TASKS, np.random.default_rng(TEST_SEED_OFFSET + 7))
+        row = {"iteration": int(ck.name.split("_")[-1]), "tasks": CURVE_TASKS,
+               "maml": adaptation_curve(env_id, lc, policies["maml"], tasks, 1, seed=7,
+                                        inner_lr=[lc.inner_lr])}
+        if "pretrained" in policies:
+            row["pretrained"] = adaptation_curve(env_id, lc, policies["pretrained"], tasks, 0, seed=7)
+        done[ck.name] = row
+        cache.write_text(json.dumps(done, indent=1))
+    return sorted(done.values(), key=lambda r: r["iteration"])
+
+
 def read_metrics(run: Path) -> list[dict]:
     path = run / "metrics.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def plot_training(family: str, runs: dict[str, list[dict]], out: Path) -> None:
+def plot_training(family: str, runs: dict[str, list[dict]], out: Path,
+                  held_out: dict[str, list[dict]] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,6 +77,13 @@ def plot_training(family: str, runs: dict[str, list[dict]], out: Path) -> None:
         if "pretrained/return" in rows[0]:
             ax.plot(it, [r["pretrained/return"] for r in rows], color=color, ls="--", alpha=0.5,
                     label=f"{name} pretrained (joint TRPO)")
+        pts = (held_out or {}).get(name, [])
+        if pts:
+            it = [p["iteration"] for p in pts]
+            ax.plot(it, [p["maml"][1] for p in pts], color=color, marker="o", ls="none", ms=3,
+                    label=f"{name} post, held-out tasks")
+            ax.plot(it, [p["maml"][0] for p in pts], color=color, marker="x", ls="none", ms=3,
+                    label=f"{name} pre, held-out tasks")
     ax.set_xlabel("meta-iteration")
     ax.set_ylabel("mean episode return (training tasks)")
     ax.set_title(f"MAML-TRPO on {family}")
@@ -84,7 +124,7 @@ def fmt(xs: list[float]) -> str:
 
 
 def report(args) -> dict:
-    from relayrl.agents.maml.evaluate import load_policies, meta_test
+    from relayrl.agents.maml.evaluate import default_episodes_per_step, load_policies, meta_test
 
     runs_dir = Path(args.runs)
     results_dir = Path(args.md).parent
@@ -99,13 +139,14 @@ def report(args) -> dict:
           "Produced by `benchmarks/maml_results.py` (training runs with the in-process task sampler; "
           "the same sampler code the Ray actors run) and `benchmarks/maml_throughput.py`. "
           f"Meta-test (`relayrl eval-meta`): {args.tasks} new tasks (seeded apart from training), the "
-          "run's trajectories_per_task episodes per task per step; MAML's first step with the "
+          "authors' meta-test batch of 4,000 env steps per task per step (40 navigation episodes, "
+          "20 locomotion episodes); MAML's first step with the "
           "training inner step size alpha, later steps alpha / 2 (the authors' meta-test "
           "scripts); the baselines' first step size is the best of {0.5, 0.2, 0.1, 0.05, 0.02, "
           "0.01} on 40 separate validation tasks (halved likewise after the first step); "
           "mean over tasks and episodes, then mean ± std over seeds.", ""]
     for family, runs in families.items():
-        curves, per_seed, env_id = {}, {}, None
+        curves, held_out, per_seed, env_id = {}, {}, {}, None
         for name, run in runs.items():
             rows = read_metrics(run)
             ckpts = sorted(p for p in run.glob("checkpoint_*") if (p / "relayrl_checkpoint.json").exists())
@@ -120,10 +161,13 @@ def report(args) -> dict:
             if not rows or not ckpts:
                 continue
             curves[name] = rows
+            held_out[name] = checkpoint_curve(run, ckpts, compute=not args.cached_only)
             env_id, lc, policies = load_policies(ckpts[-1])
             cache = run / f"metatest_{ckpts[-1].name}.json"  # `relayrl eval-meta CKPT --out` writes it
-            if cache.exists() and json.loads(cache.read_text())["num_tasks"] == args.tasks:
-                res = json.loads(cache.read_text())
+            cached = json.loads(cache.read_text()) if cache.exists() else {}
+            if (cached.get("num_tasks") == args.tasks
+                    and cached.get("episodes_per_step") == default_episodes_per_step(env_id)):
+                res = cached
             elif args.cached_only:  # training curve only
                 md_notes.append(f"{name}: no meta-test of {ckpts[-1].name} yet (--cached-only)")
                 continue
@@ -135,7 +179,7 @@ def report(args) -> dict:
             res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
             per_seed[name] = res
         if curves:
-            plot_training(family, curves, results_dir / f"maml_{family}_training.png")
+            plot_training(family, curves, results_dir / f"maml_{family}_training.png", held_out)
         if not per_seed:
             continue
         names = list(next(iter(per_seed.values()))["returns"])
@@ -145,11 +189,11 @@ def report(args) -> dict:
         oracle = statistics.mean(oracles) if oracles else None
         plot_meta_test(env_id, mean, oracle, results_dir / f"maml_{family}_metatest.png")
         iters = sorted(r["iterations"] for r in per_seed.values())
-        md += [f"## {env_id}", "",
+        md += [f"## {env_id} (runs `{family}_seed*`)", "",
                f"{len(per_seed)} seed(s), meta-iterations reached: {iters}; median wall time per "
                f"meta-iteration {statistics.median(r['time_per_iteration_s'] for r in per_seed.values()):.1f} s "
                f"(in-process sampler, shared 2-core machine); "
-               f"{next(iter(per_seed.values()))['trajectories_per_task']} episodes per task per step. "
+               f"{next(iter(per_seed.values()))['episodes_per_step']} episodes per task per step. "
                f"Config: `{runs_dir}/{next(iter(per_seed))}/"
                f"{Path(next(iter(per_seed.values()))['checkpoint']).name}/config.yaml`.", "",
                "| policy | 0 steps | 1 step | 2 steps | 3 steps |", "|---|---|---|---|---|"]
