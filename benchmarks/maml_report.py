@@ -174,7 +174,7 @@ def report(args) -> dict:
             else:
                 res = meta_test(env_id, lc, policies, num_tasks=args.tasks, seed=0)
                 cache.write_text(json.dumps(res, indent=1))
-            res["iterations"] = rows[-1]["iteration"]
+            res["iterations"] = int(ckpts[-1].name.split("_")[-1])  # the meta-tested checkpoint
             res["checkpoint"] = str(ckpts[-1])
             res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
             per_seed[name] = res
@@ -227,7 +227,7 @@ def report(args) -> dict:
                           + (" / ".join(f"{x:.2f}" for x in pre[:2]) if pre else "") + " |")
         md += ["", "Checks: " + ", ".join(f"{k} = **{v}**" for k, v in checks.items()), "",
                f"![training](maml_{family}_training.png) ![meta-test](maml_{family}_metatest.png)", ""]
-        out["families"][env_id] = {"per_seed": per_seed, "mean": mean, "oracle": oracle,
+        out["families"][family] = {"env_id": env_id, "per_seed": per_seed, "mean": mean, "oracle": oracle,
                                    "checks": checks}
     if md_notes:
         md += ["Runs without a meta-test: " + "; ".join(md_notes) + ".", ""]
