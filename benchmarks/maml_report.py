@@ -38,6 +38,7 @@ def checkpoint_curve(run: Path, ckpts: list[Path], compute: bool = True) -> list
 
     from relayrl.agents.maml.evaluate import TEST_SEED_OFFSET, adaptation_curve, load_policies
     from relayrl.envs.meta import sample_tasks
+    from relayrl.platform.experiment import read_checkpoint_marker
 
     cache = run / "checkpoint_curve.json"
     done = json.loads(cache.read_text()) if cache.exists() else {}
@@ -46,7 +47,7 @@ def checkpoint_curve(run: Path, ckpts: list[Path], compute: bool = True) -> list
             continue
         env_id, lc, policies = load_policies(ck)
         tasks = sample_tasks(env_id, CURVE_TASKS, np.random.default_rng(TEST_SEED_OFFSET + 7))
-        row = {"iteration": int(ck.name.split("_")[-1]), "tasks": CURVE_TASKS,
+        row = {"iteration": read_checkpoint_marker(ck)["iteration"], "tasks": CURVE_TASKS,
                "maml": adaptation_curve(env_id, lc, policies["maml"], tasks, 1, seed=7,
                                         inner_lr=[lc.inner_lr])}
         if "pretrained" in policies:
@@ -125,6 +126,7 @@ def fmt(xs: list[float]) -> str:
 
 def report(args) -> dict:
     from relayrl.agents.maml.evaluate import default_episodes_per_step, load_policies, meta_test
+    from relayrl.platform.experiment import read_checkpoint_marker
 
     runs_dir = Path(args.runs)
     results_dir = Path(args.md).parent
@@ -174,7 +176,7 @@ def report(args) -> dict:
             else:
                 res = meta_test(env_id, lc, policies, num_tasks=args.tasks, seed=0)
                 cache.write_text(json.dumps(res, indent=1))
-            res["iterations"] = int(ckpts[-1].name.split("_")[-1])  # the meta-tested checkpoint
+            res["iterations"] = read_checkpoint_marker(ckpts[-1])["iteration"]  # the meta-tested one
             res["checkpoint"] = str(ckpts[-1])
             res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
             per_seed[name] = res

@@ -4,10 +4,11 @@ On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every pol
 ``episodes_per_step`` episodes per task, takes a vanilla policy-gradient step on them and
 collects again, up to 3 steps. The default batch is the authors' meta-test batch of 4,000 env
 steps per task and step (``batch_size=4000`` in their test scripts: 40 navigation episodes of
-100 steps, 20 locomotion episodes of 200), twice the training batch of navigation. MAML's first step uses the training ``inner_lr`` alpha (or
-``--inner-lr``), later steps ``later_lr_scale`` x alpha: the authors' meta-test scripts use
-alpha / 2 after the first step (navigation, HalfCheetah, AntVel; 0.01 alpha for AntDir), since a
-full alpha step from an already adapted policy overshoots; the table reports the mean
+100 steps, 20 locomotion episodes of 200), twice the training batch of navigation. MAML's
+first step uses the training ``inner_lr`` alpha (or ``--inner-lr``), later steps
+``later_lr_scale`` x alpha: the authors' meta-test scripts use alpha / 2 after the first step
+(navigation, HalfCheetah, AntVel; 0.01 alpha for AntDir), since a full alpha step from an
+already adapted policy overshoots; the table reports the mean
 undiscounted return after 0, 1, 2 and 3 steps for
 
 - MAML: the meta-learned initialisation theta;

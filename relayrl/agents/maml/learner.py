@@ -37,6 +37,11 @@ def to_batches(cfg: MAMLConfig, episodes: list[Episodes]) -> list[TaskBatch]:
                                     normalize=cfg.normalize_advantages) for e in episodes]
 
 
+def unadapted_kl(params: Params, batch: TaskBatch, old: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean KL(old || theta) of the unadapted policy on ``batch``'s states (``pre_update_kl``)."""
+    return surrogate_and_kl(per_task(params, batch.num_tasks), batch, *old)[1]
+
+
 def make_trpo(cfg: MAMLConfig, params: Params) -> TRPO:
     return TRPO(list(params.values()), max_kl=cfg.max_kl, cg_iters=cfg.cg_iters,
                 cg_damping=cfg.cg_damping, line_search_ratio=cfg.line_search_ratio,
@@ -93,7 +98,7 @@ class MetaLearner(_PolicyLearner):
             fast = adapt(self.params, inner, cfg.inner_lr, create_graph=create_graph and second_order)
             surrogate, kl = surrogate_and_kl(fast, post, *old)
             if old_pre is not None:
-                kl = kl + surrogate_and_kl(per_task(self.params, k), inner[0], *old_pre)[1]
+                kl = kl + unadapted_kl(self.params, inner[0], old_pre)
             return -surrogate, kl
 
         stats = self.trpo.step(objective, self.kl_hvp(inner, post, old, old_pre))
@@ -130,8 +135,8 @@ class MetaLearner(_PolicyLearner):
         k = post.num_tasks
         pre_hvp = None
         if old_pre is not None:
-            _, pre_kl = surrogate_and_kl(per_task(self.params, k), inner[0], *old_pre)
-            pre_hvp = hessian_vector_product(pre_kl, list(self.params.values()))
+            pre_hvp = hessian_vector_product(unadapted_kl(self.params, inner[0], old_pre),
+                                             list(self.params.values()))
         names = list(self.params)
         shapes = [self.params[n].shape for n in names]
         sizes = [self.params[n].numel() for n in names]
