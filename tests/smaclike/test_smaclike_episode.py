@@ -173,3 +173,19 @@ def test_step_after_the_end_needs_reset():
     play(env, idle_policy)
     with pytest.raises(RuntimeError, match="reset"):
         env.step([1, 1, 1])
+
+
+def test_focus_fire_spreads_shots_a_target_cannot_survive(tmp_path):
+    # two marines in range of two held enemy marines, the first with 5 hp left: one 6-damage shot
+    # kills it, so the second agent takes the other enemy while both weapons fire this step
+    env = env_on(tmp_path, [("marine_rl", 10, 16), ("marine_rl", 10, 17)], [("marine", 14, 16), ("marine", 14, 17)])
+    b = env.battle
+    enemies = env._p.opp
+    b.hp[0, enemies[0]] = 5.0
+    rng = np.random.default_rng(0)
+    assert list(focus_fire_policy(env._p, env._core.avail(0), rng)[0]) == [6, 7]
+    b.hp[0, enemies[0]] = 20.0  # two shots are not enough: both shoot the weakest
+    assert list(focus_fire_policy(env._p, env._core.avail(0), rng)[0]) == [6, 6]
+    b.hp[0, enemies[0]] = 5.0
+    b.cooldown[0, env._p.own[0]] = 12.0  # the first agent fires only next step: nothing is committed
+    assert list(focus_fire_policy(env._p, env._core.avail(0), rng)[0]) == [6, 6]

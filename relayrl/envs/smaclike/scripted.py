@@ -28,6 +28,12 @@ def focus_fire_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Gene
     walk towards the closest enemy. Agents thus finish off hurt enemies without leaving their
     formation to chase a weak one that is out of range.
 
+    "Weakest" counts the shots already committed this step: agents choose in index order, and
+    one whose weapon fires within this step subtracts its damage from its target, so once a
+    target is certain to die the next agents shoot the next weakest instead of idling on a
+    corpse (SC2 drops an attack on a unit that died earlier in the step). Cooldowns are in
+    SMAC's state, so a centralised controller sees them too.
+
     Medivacs heal the most hurt ally in reach, otherwise follow the closest ally.
     """
     b = persp.b
@@ -61,7 +67,31 @@ def focus_fire_policy(persp: Perspective, avail: np.ndarray, rng: np.random.Gene
     ok2 = np.take_along_axis(avail, second[..., None], axis=-1)[..., 0] == 1
     move = np.where(ok1, first, np.where(ok2, second, 1))
     act = np.where(has, N_ACTIONS_NO_ATTACK + best, move)
+    act = _spread_overkill(persp, act, opp_hp, in_range, dist)
     return np.where(avail[..., 0] == 1, 0, act)
+
+
+def _spread_overkill(persp: Perspective, act: np.ndarray, opp_hp: np.ndarray, in_range: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Re-pick each agent's in-range target as the weakest one not yet doomed by the shots of the
+    agents before it this step (see :func:`focus_fire_policy`)."""
+    b = persp.b
+    E, A = act.shape
+    rows = np.arange(E)
+    left = opp_hp.copy()  # health + shield still standing after the shots committed so far
+    per_shot = np.maximum(b.hit_damage[np.ix_(persp.own, persp.opp)] - b.armor[persp.opp][None, :], 0.5)
+    per_shot = per_shot * b.attacks[persp.own][:, None]  # [A, N]
+    fires = b.cooldown[:, persp.own] <= b.step_mul  # weapon ready within this step [E, A]
+    out = act.copy()
+    for a in range(A):
+        if persp.any_medivac and persp.medivac[a]:
+            continue
+        score = np.where(in_range[:, a] & (left > 0), left + 1e-3 * dist[:, a], np.inf)
+        t = np.argmin(score, axis=-1)
+        has = np.isfinite(score[rows, t])
+        out[has, a] = N_ACTIONS_NO_ATTACK + t[has]  # else keep: every target in range is doomed
+        hit = has & fires[:, a]
+        left[rows[hit], t[hit]] -= per_shot[a, t[hit]]
+    return out
 
 
 POLICIES = {"random": random_policy, "idle": idle_policy, "focus_fire": focus_fire_policy}
