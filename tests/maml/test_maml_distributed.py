@@ -88,11 +88,12 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
     assert set(result["returns"]) == {"maml", "pretrained", "random init"}
     assert result["num_tasks"] == 2 and "oracle" in result
     # the meta-test step size can differ from training's (--inner-lr)
-    assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1, inner_lr=0.1) == 0
+    assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1, inner_lr=0.2) == 0
     other = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert other["inner_lr"] == 0.1 and result["inner_lr"] == cfg.learner.inner_lr
+    assert cfg.learner.inner_lr != 0.2
+    assert other["inner_lr"] == 0.2 and result["inner_lr"] == cfg.learner.inner_lr
     # later steps take half the first step's size, as the paper's meta-test scripts
-    assert other["inner_lrs"] == [0.1, 0.05, 0.05]
+    assert other["inner_lrs"] == [0.2, 0.1, 0.1]
     # each baseline adapts with the grid step size that was best on the validation tasks
     from relayrl.agents.maml.evaluate import BASELINE_LR_GRID
 
