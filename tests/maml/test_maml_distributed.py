@@ -53,6 +53,8 @@ def test_one_distributed_meta_iteration_through_the_queue(ray_session, tmp_path)
         # 4 tasks x 3 episodes x (pre + post + joint), each at most 100 steps
         assert 4 * 3 * 3 <= m["env_steps"] <= 4 * 3 * 3 * 100
         assert m["learner/kl"] <= cfg.learner.max_kl
+        std = float(trainer.meta.params["log_std"].detach().exp().mean())
+        assert m["learner/action_std"] == pytest.approx(std)
         changed = any(not torch.equal(before[k], v.detach()) for k, v in trainer.meta.params.items())
         assert changed == bool(m["learner/step_accepted"])
         # A checkpoint written here is what eval-meta reads.

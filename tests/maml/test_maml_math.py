@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,8 +13,9 @@ from relayrl.agents.maml.batch import Episodes, TaskBatch, discounted_returns, g
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.learner import MetaLearner, unadapted_kl
 from relayrl.agents.maml.losses import adapt, inner_loss, surrogate_and_kl
-from relayrl.agents.maml.networks import init_params, per_task
+from relayrl.agents.maml.networks import init_params, mean_and_log_std, per_task
 from relayrl.agents.maml.trpo import flat_grad, hessian_vector_product
+from relayrl.platform.config import ConfigError
 
 
 def random_batch(gen, k=2, e=3, t=4, obs_dim=2, act_dim=1, dtype=torch.float64) -> TaskBatch:
@@ -84,21 +87,25 @@ def test_second_order_meta_gradient_matches_finite_differences():
     assert (fo - fd).norm() > 1e-3 * fd.norm()
 
 
-@pytest.mark.parametrize("pre_update_kl", [False, True])
-def test_factored_kl_hvp_equals_double_backward_through_the_adaptation(pre_update_kl):
+@pytest.mark.parametrize("pre_update_kl,min_std", [(False, 0.0), (True, 0.0), (False, 0.9)])
+def test_factored_kl_hvp_equals_double_backward_through_the_adaptation(pre_update_kl, min_std):
+    """min_std 0.9 is above the policy's std (exp(-0.3) = 0.74): every factor sees the floor."""
     gen = torch.Generator().manual_seed(4)
-    cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=2, inner_lr=0.2, pre_update_kl=pre_update_kl)
+    cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=2, inner_lr=0.2,
+                     pre_update_kl=pre_update_kl, min_std=min_std)
     learner = MetaLearner(cfg, 2, 1, seed=0)
     learner.params = double_params(seed=0)
     inner = [random_batch(gen), random_batch(gen)]
     post = random_batch(gen)
-    old = learner._old_policy(adapt(learner.params, inner, cfg.inner_lr, create_graph=False), post)
-    fast = adapt(learner.params, inner, cfg.inner_lr, create_graph=True)
-    _, kl = surrogate_and_kl(fast, post, *old)
+    floor = cfg.min_log_std
+    old = learner._old_policy(adapt(learner.params, inner, cfg.inner_lr, create_graph=False,
+                                    min_log_std=floor), post)
+    fast = adapt(learner.params, inner, cfg.inner_lr, create_graph=True, min_log_std=floor)
+    _, kl = surrogate_and_kl(fast, post, *old, min_log_std=floor)
     old_pre = None
     if pre_update_kl:  # the unadapted policy's KL on the first inner batch joins the constraint
         old_pre = learner._old_policy(per_task(learner.params, 2), inner[0])
-        kl = kl + unadapted_kl(learner.params, inner[0], old_pre)
+        kl = kl + unadapted_kl(learner.params, inner[0], old_pre, min_log_std=floor)
     exact = hessian_vector_product(kl, list(learner.params.values()))
     factored = learner.kl_hvp(inner, post, old, old_pre)
     for _ in range(3):
@@ -160,3 +167,42 @@ def test_adapt_with_one_step_size_per_step_is_those_steps_in_sequence():
     assert not torch.allclose(same["w0"], scheduled["w0"])
     with pytest.raises(ValueError, match="2 steps but only 1 step sizes"):
         adapt(params, [b1, b2], [0.5], create_graph=False)
+
+
+def test_min_std_floors_the_std_everywhere_the_policy_is_used():
+    """A policy whose std (0.05) is below the floor (0.3) samples, adapts and is meta-updated
+    as a std-0.3 policy: actions spread by 0.3, and no step moves the clamped log-std."""
+    from relayrl.agents.maml.learner import JointTRPOLearner, adapt_numpy
+    from relayrl.agents.maml.networks import to_numpy
+    from relayrl.agents.maml.sampler import TaskSampler
+    from relayrl.envs.meta import sample_tasks
+
+    env_id = "relayrl/Navigation2D-v0"
+    cfg = MAMLConfig(hidden_sizes=(8,), trajectories_per_task=10, init_log_std=np.log(0.05),
+                     min_std=0.3)
+    tasks = sample_tasks(env_id, 3, np.random.default_rng(0))
+    learner = MetaLearner(cfg, 2, 2, seed=0)
+    weights = learner.get_weights()
+    eps = TaskSampler(env_id, cfg, seed=0).sample(weights, tasks, num_inner_steps=1)
+    params = {k: torch.as_tensor(v) for k, v in weights.items()}
+    mean, _ = mean_and_log_std(params, torch.as_tensor(eps[0].obs))
+    noise = (torch.as_tensor(eps[0].act) - mean)[torch.as_tensor(eps[0].mask) == 1]
+    assert abs(float(noise.std()) - 0.3) < 0.02  # not the parameter's 0.05
+    fast = adapt_numpy(cfg, weights, eps, num_steps=1)
+    torch.testing.assert_close(fast["log_std"], torch.full((3, 2), float(np.log(0.05))))
+    assert not torch.allclose(fast["w0"][0], params["w0"])  # the mean did adapt
+    stats = learner.update(eps)
+    assert stats["step_accepted"] == 1.0 and 0 < stats["kl"] <= cfg.max_kl
+    np.testing.assert_array_equal(learner.get_weights()["log_std"], weights["log_std"])
+    joint = JointTRPOLearner(cfg, 2, 2, seed=0)
+    joint.update(eps[0])
+    np.testing.assert_array_equal(to_numpy(joint.params)["log_std"], weights["log_std"])
+    # Without the floor the same data moves the log-std: the checks above are not vacuous.
+    free = adapt_numpy(dataclasses.replace(cfg, min_std=0.0), weights, eps, num_steps=1)
+    assert not torch.allclose(free["log_std"], fast["log_std"])
+
+
+def test_min_std_must_be_non_negative():
+    with pytest.raises(ConfigError, match=r"learner.min_std: got -0.1, must be >= 0"):
+        MAMLConfig(min_std=-0.1)
+    assert MAMLConfig().min_log_std == -np.inf and MAMLConfig(min_std=0.5).min_log_std == np.log(0.5)

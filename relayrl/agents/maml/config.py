@@ -7,6 +7,7 @@ family's own (meta-batch 20 and alpha 0.5 for 2D navigation, 40 trajectories for
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from relayrl.platform.config import check
 
@@ -18,6 +19,11 @@ class MAMLConfig:
     # --- policy: Gaussian MLP with a learned, state-independent log-std
     hidden_sizes: tuple[int, ...] = (100, 100)  # ReLU layers
     init_log_std: float = 0.0  # log of the initial action std
+    min_std: float = 0.0  # not in the paper: a floor on the action std (0 = none, the paper).
+    # Meta-training shrinks the std, and a vanilla-PG step on the mean grows as 1 / std, so
+    # the later adaptation steps of the meta-test (which nothing trains) overshoot; see
+    # benchmarks/results/maml_notes.md. Every use of the policy (sampling, both losses, the
+    # KL, the pretrained baseline, eval-meta) sees max(std, min_std)
     normalize_actions: bool = True  # the policy acts in [-1, 1]^d, rescaled to the env's box
     # (rllab's ``normalize`` wrapper, around every env of the paper's code: on 2D navigation a
     # unit-std policy then moves +-0.1 per step, not +-1 clipped to the box)
@@ -52,6 +58,8 @@ class MAMLConfig:
     def __post_init__(self):
         check(len(self.hidden_sizes) >= 1 and all(h >= 1 for h in self.hidden_sizes),
               f"learner.hidden_sizes: got {list(self.hidden_sizes)}, need >= 1 positive sizes")
+        check(math.isfinite(self.min_std) and self.min_std >= 0,
+              f"learner.min_std: got {self.min_std}, must be >= 0 (0 turns the floor off)")
         check(self.num_inner_steps >= 1,
               f"learner.num_inner_steps: got {self.num_inner_steps}, must be >= 1 (MAML adapts "
               "with at least one gradient step; use algorithm trpo for no adaptation)")
@@ -75,3 +83,8 @@ class MAMLConfig:
               f"learner.hvp_subsample: got {self.hvp_subsample}, must be in (0, 1]")
         check(self.sample_timeout_s > 0, "learner.sample_timeout_s must be > 0")
         check(self.worker_memory_mb > 0, "learner.worker_memory_mb must be > 0")
+
+    @property
+    def min_log_std(self) -> float:
+        """log(min_std), -inf when there is no floor."""
+        return math.log(self.min_std) if self.min_std > 0 else -math.inf

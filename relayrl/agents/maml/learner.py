@@ -10,6 +10,7 @@ plain policy trained on all tasks jointly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,9 +38,11 @@ def to_batches(cfg: MAMLConfig, episodes: list[Episodes]) -> list[TaskBatch]:
                                     normalize=cfg.normalize_advantages) for e in episodes]
 
 
-def unadapted_kl(params: Params, batch: TaskBatch, old: tuple[torch.Tensor, ...]) -> torch.Tensor:
+def unadapted_kl(params: Params, batch: TaskBatch, old: tuple[torch.Tensor, ...], *,
+                 min_log_std: float = -math.inf) -> torch.Tensor:
     """Mean KL(old || theta) of the unadapted policy on ``batch``'s states (``pre_update_kl``)."""
-    return surrogate_and_kl(per_task(params, batch.num_tasks), batch, *old)[1]
+    return surrogate_and_kl(per_task(params, batch.num_tasks), batch, *old,
+                            min_log_std=min_log_std)[1]
 
 
 def make_trpo(cfg: MAMLConfig, params: Params) -> TRPO:
@@ -71,10 +74,10 @@ class _PolicyLearner:
                 v.copy_(loaded[k])
         self.num_updates = int(state["num_updates"])
 
-    @staticmethod
-    def _old_policy(fast: Params, batch: TaskBatch) -> tuple[torch.Tensor, ...]:
+    def _old_policy(self, fast: Params, batch: TaskBatch) -> tuple[torch.Tensor, ...]:
         with torch.no_grad():
-            mean, log_std = mean_and_log_std({k: v.detach() for k, v in fast.items()}, batch.obs)
+            mean, log_std = mean_and_log_std({k: v.detach() for k, v in fast.items()}, batch.obs,
+                                             min_log_std=self.cfg.min_log_std)
             return mean, log_std, log_prob(mean, log_std, batch.act)
 
 
@@ -89,16 +92,19 @@ class MetaLearner(_PolicyLearner):
                              f"num_inner_steps + 1 = {cfg.num_inner_steps + 1}")
         batches = to_batches(cfg, episodes)
         inner, post = batches[:-1], batches[-1]
-        old = self._old_policy(adapt(self.params, inner, cfg.inner_lr, create_graph=False), post)
+        floor = cfg.min_log_std
+        old = self._old_policy(adapt(self.params, inner, cfg.inner_lr, create_graph=False,
+                                     min_log_std=floor), post)
         k = post.num_tasks
         old_pre = self._old_policy(per_task(self.params, k), inner[0]) if cfg.pre_update_kl else None
         second_order = not cfg.first_order
 
         def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-            fast = adapt(self.params, inner, cfg.inner_lr, create_graph=create_graph and second_order)
-            surrogate, kl = surrogate_and_kl(fast, post, *old)
+            fast = adapt(self.params, inner, cfg.inner_lr, create_graph=create_graph and second_order,
+                         min_log_std=floor)
+            surrogate, kl = surrogate_and_kl(fast, post, *old, min_log_std=floor)
             if old_pre is not None:
-                kl = kl + unadapted_kl(self.params, inner[0], old_pre)
+                kl = kl + unadapted_kl(self.params, inner[0], old_pre, min_log_std=floor)
             return -surrogate, kl
 
         stats = self.trpo.step(objective, self.kl_hvp(inner, post, old, old_pre))
@@ -135,7 +141,8 @@ class MetaLearner(_PolicyLearner):
         k = post.num_tasks
         pre_hvp = None
         if old_pre is not None:
-            pre_hvp = hessian_vector_product(unadapted_kl(self.params, inner[0], old_pre),
+            pre_hvp = hessian_vector_product(unadapted_kl(self.params, inner[0], old_pre,
+                                                          min_log_std=cfg.min_log_std),
                                              list(self.params.values()))
         names = list(self.params)
         shapes = [self.params[n].shape for n in names]
@@ -144,12 +151,13 @@ class MetaLearner(_PolicyLearner):
         x = {n: v.detach() for n, v in per_task(self.params, k).items()}
         for batch in inner:
             x = {n: v.detach().requires_grad_(True) for n, v in x.items()}
-            grads = torch.autograd.grad(inner_loss(x, batch), list(x.values()),
+            grads = torch.autograd.grad(inner_loss(x, batch, min_log_std=cfg.min_log_std),
+                                        list(x.values()),
                                         create_graph=second_order)
             steps.append((x, grads))
             x = {n: (v - cfg.inner_lr * g).detach() for (n, v), g in zip(x.items(), grads)}
         fast = {n: v.requires_grad_(True) for n, v in x.items()}
-        _, kl = surrogate_and_kl(fast, post, *old)
+        _, kl = surrogate_and_kl(fast, post, *old, min_log_std=cfg.min_log_std)
         grad_kl = torch.autograd.grad(kl, list(fast.values()), create_graph=True)
 
         def hessian_of_inner(i: int, u: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -181,7 +189,8 @@ class JointTRPOLearner(_PolicyLearner):
         old = self._old_policy(per_task(self.params, batch.num_tasks), batch)
 
         def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-            surrogate, kl = surrogate_and_kl(per_task(self.params, batch.num_tasks), batch, *old)
+            surrogate, kl = surrogate_and_kl(per_task(self.params, batch.num_tasks), batch, *old,
+                                             min_log_std=self.cfg.min_log_std)
             return -surrogate, kl
 
         kl_hvp = None
@@ -189,7 +198,8 @@ class JointTRPOLearner(_PolicyLearner):
             m = max(1, round(self.cfg.hvp_subsample * batch.episodes_per_task))
             sub, n = batch.first_episodes(m), m * batch.horizon
             _, sub_kl = surrogate_and_kl(per_task(self.params, batch.num_tasks), sub,
-                                         *(t[:, :n] for t in old))
+                                         *(t[:, :n] for t in old),
+                                         min_log_std=self.cfg.min_log_std)
             kl_hvp = hessian_vector_product(sub_kl, list(self.params.values()))
         stats = self.trpo.step(objective, kl_hvp)
         self.num_updates += 1
@@ -202,4 +212,4 @@ def adapt_numpy(cfg: MAMLConfig, weights: dict[str, np.ndarray], episodes: list[
     """Per-task adapted params (no graph) from numpy weights: what samplers and the meta-test do."""
     batches = to_batches(cfg, episodes if num_steps is None else episodes[:num_steps])
     return adapt(from_numpy(weights), batches, cfg.inner_lr if inner_lr is None else inner_lr,
-                 create_graph=False)
+                 create_graph=False, min_log_std=cfg.min_log_std)

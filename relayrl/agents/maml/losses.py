@@ -14,6 +14,7 @@ region on the mean KL between the adapted policies before and after the update:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -28,15 +29,15 @@ def masked_task_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
 
 
-def inner_loss(params: Params, batch: TaskBatch) -> torch.Tensor:
+def inner_loss(params: Params, batch: TaskBatch, *, min_log_std: float = -math.inf) -> torch.Tensor:
     """sum_k L_k(theta_k) for per-task params [K, ...]: its gradient w.r.t. theta_k is task k's."""
-    mean, log_std = mean_and_log_std(params, batch.obs)
+    mean, log_std = mean_and_log_std(params, batch.obs, min_log_std=min_log_std)
     logp = log_prob(mean, log_std, batch.act)  # [K, N]
     return -masked_task_mean(logp * batch.adv, batch.mask).sum()
 
 
 def adapt(params: Params, batches: list[TaskBatch], inner_lr: float | Sequence[float], *,
-          create_graph: bool) -> Params:
+          create_graph: bool, min_log_std: float = -math.inf) -> Params:
     """theta -> theta'_k for every task, one vanilla-PG step per batch in ``batches``.
 
     ``inner_lr`` is alpha for every step, or one alpha per step (the meta-test's schedule).
@@ -56,7 +57,7 @@ def adapt(params: Params, batches: list[TaskBatch], inner_lr: float | Sequence[f
         for batch, lr in zip(batches, lrs):
             if not track:
                 fast = {n: v.detach().requires_grad_(True) for n, v in fast.items()}
-            loss = inner_loss(fast, batch)
+            loss = inner_loss(fast, batch, min_log_std=min_log_std)
             grads = torch.autograd.grad(loss, list(fast.values()), create_graph=create_graph and track)
             fast = {n: v - lr * g for (n, v), g in zip(fast.items(), grads)}
     if not track:
@@ -65,9 +66,10 @@ def adapt(params: Params, batches: list[TaskBatch], inner_lr: float | Sequence[f
 
 
 def surrogate_and_kl(fast: Params, batch: TaskBatch, old_mean: torch.Tensor,
-                     old_log_std: torch.Tensor, old_logp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                     old_log_std: torch.Tensor, old_logp: torch.Tensor, *,
+                     min_log_std: float = -math.inf) -> tuple[torch.Tensor, torch.Tensor]:
     """TRPO's surrogate (to maximize) and mean KL(old || new), both averaged over tasks."""
-    mean, log_std = mean_and_log_std(fast, batch.obs)
+    mean, log_std = mean_and_log_std(fast, batch.obs, min_log_std=min_log_std)
     ratio = torch.exp(log_prob(mean, log_std, batch.act) - old_logp)  # [K, N]
     surrogate = masked_task_mean(ratio * batch.adv, batch.mask).mean()
     kl = masked_task_mean(kl_divergence(old_mean, old_log_std, mean, log_std), batch.mask).mean()

@@ -39,10 +39,12 @@ def num_layers(params: Params) -> int:
     return sum(1 for k in params if k.startswith("w"))
 
 
-def mean_and_log_std(params: Params, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mean_and_log_std(params: Params, obs: torch.Tensor, *,
+                     min_log_std: float = -math.inf) -> tuple[torch.Tensor, torch.Tensor]:
     """obs [N, obs_dim] (shared params) or [K, N, obs_dim] (per-task params [K, ...]).
 
-    Returns the action mean [..., N, act_dim] and the log-std broadcast to it.
+    Returns the action mean [..., N, act_dim] and the log-std broadcast to it, clamped from
+    below at ``min_log_std`` (MAMLConfig.min_std; no gradient flows through the clamp).
     """
     h = obs
     n = num_layers(params)
@@ -50,8 +52,10 @@ def mean_and_log_std(params: Params, obs: torch.Tensor) -> tuple[torch.Tensor, t
         h = h @ params[f"w{i}"] + params[f"b{i}"].unsqueeze(-2)
         if i < n - 1:
             h = torch.relu(h)
-    log_std = params["log_std"].unsqueeze(-2).expand_as(h)
-    return h, log_std
+    log_std = params["log_std"]
+    if min_log_std > -math.inf:
+        log_std = log_std.clamp_min(min_log_std)
+    return h, log_std.unsqueeze(-2).expand_as(h)
 
 
 def log_prob(mean: torch.Tensor, log_std: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
@@ -86,8 +90,9 @@ def from_numpy(arrays: dict[str, np.ndarray], *, requires_grad: bool = False) ->
 class GaussianMLPPolicy:
     """What a rollout worker holds: numpy weights in, sampled actions out; no optimizer."""
 
-    def __init__(self, params: Params, *, seed: int = 0):
+    def __init__(self, params: Params, *, seed: int = 0, min_log_std: float = -math.inf):
         self.params = {k: v.detach() for k, v in params.items()}
+        self.min_log_std = min_log_std
         self.gen = torch.Generator().manual_seed(seed)
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
@@ -97,7 +102,8 @@ class GaussianMLPPolicy:
     def act(self, obs: np.ndarray, params: Params | None = None, *, explore: bool = True) -> np.ndarray:
         """obs [N, d] with shared params, or [K, E, d] with per-task params [K, ...]."""
         p = self.params if params is None else params
-        mean, log_std = mean_and_log_std(p, torch.as_tensor(obs, dtype=torch.float32))
+        mean, log_std = mean_and_log_std(p, torch.as_tensor(obs, dtype=torch.float32),
+                                         min_log_std=self.min_log_std)
         if not explore:
             return mean.numpy()
         noise = torch.randn(mean.shape, generator=self.gen)

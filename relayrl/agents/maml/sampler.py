@@ -92,7 +92,8 @@ class TaskSampler:
         alive = np.ones(k * e, dtype=bool)
         for t in range(t_max):
             o = torch.as_tensor(obs, dtype=torch.float32)
-            mean, log_std = mean_and_log_std(params, o.view(k, e, obs_dim) if per_task else o)
+            mean, log_std = mean_and_log_std(params, o.view(k, e, obs_dim) if per_task else o,
+                                             min_log_std=self.cfg.min_log_std)
             act = (mean + torch.randn(mean.shape, generator=self.gen) * log_std.exp())
             act = act.reshape(k * e, act_dim).numpy()
             # The env sees the action clipped to its box (as rllab's normalized envs did, so

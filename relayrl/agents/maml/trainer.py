@@ -11,7 +11,7 @@ One meta-iteration:
    (no adaptation), which is the paper's "pretrained" comparison in the meta-test.
 
 Metrics: ``episode_return_mean`` is the post-adaptation return; ``learner/pre_return`` the
-return before adaptation.
+return before adaptation; ``learner/action_std`` the unadapted policy's mean action std.
 """
 
 from __future__ import annotations
@@ -113,6 +113,10 @@ class MAMLTrainer:
             "learner/sample_time_s": sample_time,
             "learner/update_time_s": elapsed - sample_time,
             "learner/weights_version": self.meta.num_updates,
+            # the unadapted policy's action std (after min_std): MAML's later steps overshoot
+            # as it shrinks (benchmarks/results/maml_notes.md)
+            "learner/action_std": float(self.meta.params["log_std"].detach()
+                                        .clamp_min(self.cfg.learner.min_log_std).exp().mean()),
             "rollout/num_workers": self.pool.num_workers,
             "rollout/worker_restarts": self.pool.restarts,
         })
