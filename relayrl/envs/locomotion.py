@@ -23,8 +23,10 @@ keyword works) to match that code.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import mujoco
 import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
@@ -37,6 +39,17 @@ from relayrl.envs.tasks import (
     check_scalar_in_range,
     check_task_keys,
 )
+
+
+def _mujoco_warning(message: str) -> None:
+    warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
+# MuJoCo prints its warnings straight to stderr, and gymnasium's half_cheetah.xml sets the
+# deprecated ``settotalmass``: one line per env built, thousands in a meta-test. As Python
+# warnings they show once per message and can be filtered. A handler the user set is kept.
+if mujoco.get_mju_user_warning() is None:
+    mujoco.set_mju_user_warning(_mujoco_warning)
 
 HALF_CHEETAH_CTRL_COST = 0.05
 ANT_CTRL_COST = 0.005

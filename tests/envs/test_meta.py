@@ -245,3 +245,13 @@ def test_wrong_action_shape_is_one_clear_error(env_id):
     with pytest.raises(ValueError, match="action"):
         venv.step(np.zeros((3, n)))
     venv.close()
+
+
+def test_mujoco_compiler_warnings_become_python_warnings(capfd):
+    """gymnasium's half_cheetah.xml uses a deprecated attribute; MuJoCo would print a line to
+    stderr for every env built (thousands in a meta-test). It is one Python warning instead."""
+    with pytest.warns(RuntimeWarning, match="MuJoCo: compiler attribute 'settotalmass'"):
+        envs_ = [gym.make("relayrl/HalfCheetahDir-v0") for _ in range(3)]
+    for env in envs_:
+        env.close()
+    assert "settotalmass" not in capfd.readouterr().err
