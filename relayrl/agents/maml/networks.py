@@ -86,25 +86,3 @@ def from_numpy(arrays: dict[str, np.ndarray], *, requires_grad: bool = False) ->
     return {k: torch.tensor(np.array(v, dtype=np.float32)).requires_grad_(requires_grad)
             for k, v in arrays.items()}
 
-
-class GaussianMLPPolicy:
-    """What a rollout worker holds: numpy weights in, sampled actions out; no optimizer."""
-
-    def __init__(self, params: Params, *, seed: int = 0, min_log_std: float = -math.inf):
-        self.params = {k: v.detach() for k, v in params.items()}
-        self.min_log_std = min_log_std
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        self.params = from_numpy(weights)
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray, params: Params | None = None, *, explore: bool = True) -> np.ndarray:
-        """obs [N, d] with shared params, or [K, E, d] with per-task params [K, ...]."""
-        p = self.params if params is None else params
-        mean, log_std = mean_and_log_std(p, torch.as_tensor(obs, dtype=torch.float32),
-                                         min_log_std=self.min_log_std)
-        if not explore:
-            return mean.numpy()
-        noise = torch.randn(mean.shape, generator=self.gen)
-        return (mean + noise * torch.exp(log_std)).numpy()
