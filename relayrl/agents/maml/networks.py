@@ -39,12 +39,18 @@ def num_layers(params: Params) -> int:
     return sum(1 for k in params if k.startswith("w"))
 
 
+def acting_log_std(params: Params, min_log_std: float = -math.inf) -> torch.Tensor:
+    """The log-std the policy acts with: the parameter clamped from below at ``min_log_std``
+    (MAMLConfig.min_std; no gradient flows through the clamp)."""
+    log_std = params["log_std"]
+    return log_std.clamp_min(min_log_std) if min_log_std > -math.inf else log_std
+
+
 def mean_and_log_std(params: Params, obs: torch.Tensor, *,
                      min_log_std: float = -math.inf) -> tuple[torch.Tensor, torch.Tensor]:
     """obs [N, obs_dim] (shared params) or [K, N, obs_dim] (per-task params [K, ...]).
 
-    Returns the action mean [..., N, act_dim] and the log-std broadcast to it, clamped from
-    below at ``min_log_std`` (MAMLConfig.min_std; no gradient flows through the clamp).
+    Returns the action mean [..., N, act_dim] and :func:`acting_log_std` broadcast to it.
     """
     h = obs
     n = num_layers(params)
@@ -52,10 +58,7 @@ def mean_and_log_std(params: Params, obs: torch.Tensor, *,
         h = h @ params[f"w{i}"] + params[f"b{i}"].unsqueeze(-2)
         if i < n - 1:
             h = torch.relu(h)
-    log_std = params["log_std"]
-    if min_log_std > -math.inf:
-        log_std = log_std.clamp_min(min_log_std)
-    return h, log_std.unsqueeze(-2).expand_as(h)
+    return h, acting_log_std(params, min_log_std).unsqueeze(-2).expand_as(h)
 
 
 def log_prob(mean: torch.Tensor, log_std: torch.Tensor, act: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ import yaml
 from relayrl.agents.maml.batch import Episodes
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.learner import JointTRPOLearner, MetaLearner
+from relayrl.agents.maml.networks import acting_log_std
 from relayrl.agents.maml.pool import LocalSamplerPool, SampleRequest, make_pool
 from relayrl.envs.meta import sample_tasks
 from relayrl.platform.config import ExperimentConfig, to_dict
@@ -115,8 +116,8 @@ class MAMLTrainer:
             "learner/weights_version": self.meta.num_updates,
             # the unadapted policy's action std (after min_std): MAML's later steps overshoot
             # as it shrinks (benchmarks/results/maml_notes.md)
-            "learner/action_std": float(self.meta.params["log_std"].detach()
-                                        .clamp_min(self.cfg.learner.min_log_std).exp().mean()),
+            "learner/action_std": float(acting_log_std(self.meta.params, self.cfg.learner.min_log_std)
+                                        .detach().exp().mean()),
             "rollout/num_workers": self.pool.num_workers,
             "rollout/worker_restarts": self.pool.restarts,
         })
