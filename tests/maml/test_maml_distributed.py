@@ -68,6 +68,27 @@ def test_one_distributed_meta_iteration_through_the_queue(ray_session, tmp_path)
     np.testing.assert_array_equal(policies["maml"]["w0"], trainer.meta.get_weights()["w0"])
 
 
+def test_two_inner_steps_sample_between_the_steps_and_report_each_return():
+    """num_inner_steps 2 with the meta-test's schedule (alpha, alpha / 2), in-process samplers:
+    three batches per task (before, between, after the steps) and a TRPO step through both."""
+    from relayrl.agents.maml.trainer import MAMLTrainer
+
+    torch.set_num_threads(1)
+    cfg = load_experiment(NAV, SMALL + ["learner.num_inner_steps=2",
+                                        "learner.later_inner_lr_scale=0.5",
+                                        "learner.pretrained_baseline=false"])
+    trainer = MAMLTrainer(cfg, distributed=False)
+    try:
+        m = trainer.train_iteration()
+    finally:
+        trainer.close()
+    assert {"learner/pre_return", "learner/return_after_step_1", "learner/post_return"} <= set(m)
+    assert "learner/return_after_step_2" not in m  # that one is post_return
+    # 4 tasks x 3 episodes x 3 batches, each episode 1-100 steps
+    assert 4 * 3 * 3 <= m["env_steps"] <= 4 * 3 * 3 * 100
+    assert m["learner/step_accepted"] == 1.0 and 0 < m["learner/kl"] <= cfg.learner.max_kl
+
+
 @pytest.mark.timeout(600)
 def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
     """The platform's train loop drives the MAML trainer; eval-meta reads its checkpoint."""

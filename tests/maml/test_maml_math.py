@@ -87,20 +87,24 @@ def test_second_order_meta_gradient_matches_finite_differences():
     assert (fo - fd).norm() > 1e-3 * fd.norm()
 
 
-@pytest.mark.parametrize("pre_update_kl,min_std", [(False, 0.0), (True, 0.0), (False, 0.9)])
-def test_factored_kl_hvp_equals_double_backward_through_the_adaptation(pre_update_kl, min_std):
-    """min_std 0.9 is above the policy's std (exp(-0.3) = 0.74): every factor sees the floor."""
+@pytest.mark.parametrize("pre_update_kl,min_std,later_scale",
+                         [(False, 0.0, 1.0), (True, 0.0, 1.0), (False, 0.9, 1.0), (False, 0.0, 0.5)])
+def test_factored_kl_hvp_equals_double_backward_through_the_adaptation(pre_update_kl, min_std,
+                                                                        later_scale):
+    """min_std 0.9 is above the policy's std (exp(-0.3) = 0.74): every factor sees the floor.
+    later_scale 0.5: the second step is alpha / 2, and each factor must use its own size."""
     gen = torch.Generator().manual_seed(4)
     cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=2, inner_lr=0.2,
-                     pre_update_kl=pre_update_kl, min_std=min_std)
+                     pre_update_kl=pre_update_kl, min_std=min_std, later_inner_lr_scale=later_scale)
     learner = MetaLearner(cfg, 2, 1, seed=0)
     learner.params = double_params(seed=0)
     inner = [random_batch(gen), random_batch(gen)]
     post = random_batch(gen)
     floor = cfg.min_log_std
-    old = learner._old_policy(adapt(learner.params, inner, cfg.inner_lr, create_graph=False,
+    lrs = [0.2, 0.2 * later_scale]
+    old = learner._old_policy(adapt(learner.params, inner, lrs, create_graph=False,
                                     min_log_std=floor), post)
-    fast = adapt(learner.params, inner, cfg.inner_lr, create_graph=True, min_log_std=floor)
+    fast = adapt(learner.params, inner, lrs, create_graph=True, min_log_std=floor)
     _, kl = surrogate_and_kl(fast, post, *old, min_log_std=floor)
     old_pre = None
     if pre_update_kl:  # the unadapted policy's KL on the first inner batch joins the constraint
@@ -167,6 +171,30 @@ def test_adapt_with_one_step_size_per_step_is_those_steps_in_sequence():
     assert not torch.allclose(same["w0"], scheduled["w0"])
     with pytest.raises(ValueError, match="2 steps but only 1 step sizes"):
         adapt(params, [b1, b2], [0.5], create_graph=False)
+
+
+def test_later_inner_steps_of_meta_training_use_the_scaled_step_size():
+    """later_inner_lr_scale 0.5 meta-trains the meta-test's schedule: alpha, then alpha / 2."""
+    from relayrl.agents.maml.learner import adapt_numpy
+    from relayrl.agents.maml.networks import to_numpy
+
+    gen = torch.Generator().manual_seed(6)
+    cfg = MAMLConfig(hidden_sizes=(5,), num_inner_steps=3, inner_lr=0.4, later_inner_lr_scale=0.5)
+    assert cfg.inner_lrs == [0.4, 0.2, 0.2] and MAMLConfig(num_inner_steps=2).inner_lrs == [0.1, 0.1]
+    params = {k: v.detach() for k, v in double_params(seed=2).items()}
+    batches = [random_batch(gen, dtype=torch.float32) for _ in range(3)]
+    episodes = [Episodes(obs=b.obs.reshape(2, 3, 4, 2).numpy(), act=b.act.reshape(2, 3, 4, 1).numpy(),
+                         rew=b.adv.reshape(2, 3, 4).numpy(), mask=b.mask.reshape(2, 3, 4).numpy())
+                for b in batches]
+    weights = to_numpy({k: v.float() for k, v in params.items()})
+    sampled = adapt_numpy(cfg, weights, episodes)  # what the samplers do between the steps
+    stepped = adapt_numpy(cfg, weights, episodes, inner_lr=[0.4, 0.2, 0.2])
+    unscaled = adapt_numpy(cfg, weights, episodes, inner_lr=0.4)
+    for name in params:
+        torch.testing.assert_close(sampled[name], stepped[name])
+    assert not torch.allclose(sampled["w0"], unscaled["w0"])
+    with pytest.raises(ConfigError, match=r"learner.later_inner_lr_scale: got 0.0, must be > 0"):
+        MAMLConfig(later_inner_lr_scale=0.0)
 
 
 def test_min_std_floors_the_std_everywhere_the_policy_is_used():

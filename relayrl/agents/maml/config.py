@@ -1,7 +1,7 @@
 """MAML-TRPO's settings: the YAML ``learner:`` section of ``algorithm: maml_trpo``.
 
 Defaults are Finn et al. (2017)'s locomotion settings; ``tune_configs/maml_*.yaml`` set each
-family's own (meta-batch 20 and alpha 0.5 for 2D navigation, 40 trajectories for Ant).
+family's own (meta-batch 20 for 2D navigation, 40 trajectories for Ant).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class MAMLConfig:
     # --- inner loop (adaptation): vanilla policy gradient with a linear feature baseline
     num_inner_steps: int = 1  # gradient steps of adaptation during meta-training
     inner_lr: float = 0.1  # alpha
+    later_inner_lr_scale: float = 1.0  # not in the paper (which trains one step): with
+    # num_inner_steps > 1, steps 2, 3, ... use this x alpha. 0.5 trains the schedule the
+    # meta-test applies (alpha, then alpha / 2), so the later steps are meta-trained too
     first_order: bool = False  # drop the second-order term of the meta-gradient (FOMAML)
     trajectories_per_task: int = 20  # episodes per task per inner step (and after adaptation)
     meta_batch_size: int = 40  # tasks per meta-iteration
@@ -64,6 +67,8 @@ class MAMLConfig:
               f"learner.num_inner_steps: got {self.num_inner_steps}, must be >= 1 (MAML adapts "
               "with at least one gradient step; use algorithm trpo for no adaptation)")
         check(self.inner_lr > 0, f"learner.inner_lr: got {self.inner_lr}, must be > 0")
+        check(math.isfinite(self.later_inner_lr_scale) and self.later_inner_lr_scale > 0,
+              f"learner.later_inner_lr_scale: got {self.later_inner_lr_scale}, must be > 0")
         check(self.trajectories_per_task >= 1,
               f"learner.trajectories_per_task: got {self.trajectories_per_task}, must be >= 1")
         check(self.meta_batch_size >= 1,
@@ -83,6 +88,11 @@ class MAMLConfig:
               f"learner.hvp_subsample: got {self.hvp_subsample}, must be in (0, 1]")
         check(self.sample_timeout_s > 0, "learner.sample_timeout_s must be > 0")
         check(self.worker_memory_mb > 0, "learner.worker_memory_mb must be > 0")
+
+    @property
+    def inner_lrs(self) -> list[float]:
+        """The step size of each adaptation step of meta-training."""
+        return [self.inner_lr] + [self.inner_lr * self.later_inner_lr_scale] * (self.num_inner_steps - 1)
 
     @property
     def min_log_std(self) -> float:

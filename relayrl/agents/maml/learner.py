@@ -93,14 +93,14 @@ class MetaLearner(_PolicyLearner):
         batches = to_batches(cfg, episodes)
         inner, post = batches[:-1], batches[-1]
         floor = cfg.min_log_std
-        old = self._old_policy(adapt(self.params, inner, cfg.inner_lr, create_graph=False,
+        old = self._old_policy(adapt(self.params, inner, cfg.inner_lrs, create_graph=False,
                                      min_log_std=floor), post)
         k = post.num_tasks
         old_pre = self._old_policy(per_task(self.params, k), inner[0]) if cfg.pre_update_kl else None
         second_order = not cfg.first_order
 
         def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-            fast = adapt(self.params, inner, cfg.inner_lr, create_graph=create_graph and second_order,
+            fast = adapt(self.params, inner, cfg.inner_lrs, create_graph=create_graph and second_order,
                          min_log_std=floor)
             surrogate, kl = surrogate_and_kl(fast, post, *old, min_log_std=floor)
             if old_pre is not None:
@@ -115,12 +115,12 @@ class MetaLearner(_PolicyLearner):
                old_pre: tuple[torch.Tensor, ...] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
         """v -> H v, H the Hessian of the mean KL w.r.t. theta at theta_old, in factored form.
 
-        theta'_k = U_n(...U_1(theta)) with U_i(x) = x - alpha grad L_i(x), so by the chain rule
+        theta'_k = U_n(...U_1(theta)) with U_i(x) = x - alpha_i grad L_i(x), so by the chain rule
 
             H = sum_k J_k^T M_k J_k + sum_k (grad_{theta'_k} KL) d^2 theta'_k / d theta^2
 
         and the second term vanishes at theta_old, where KL(old || .) is at its minimum. J_k =
-        prod_i (I - alpha H_{L_i}) (each Hessian symmetric) and M_k is the KL's Hessian in the
+        prod_i (I - alpha_i H_{L_i}) (each Hessian symmetric) and M_k is the KL's Hessian in the
         adapted parameters. Every factor is one second-order product on a graph built once,
         instead of a third-order backward through the adaptation per CG iteration (the tests
         check it equals the double-backward product). With ``hvp_subsample`` < 1 the products
@@ -144,18 +144,19 @@ class MetaLearner(_PolicyLearner):
             pre_hvp = hessian_vector_product(unadapted_kl(self.params, inner[0], old_pre,
                                                           min_log_std=cfg.min_log_std),
                                              list(self.params.values()))
+        lrs = cfg.inner_lrs
         names = list(self.params)
         shapes = [self.params[n].shape for n in names]
         sizes = [self.params[n].numel() for n in names]
         steps = []  # (x_i leaves, grad L_i(x_i) with graph) per inner step
         x = {n: v.detach() for n, v in per_task(self.params, k).items()}
-        for batch in inner:
+        for batch, lr in zip(inner, lrs):
             x = {n: v.detach().requires_grad_(True) for n, v in x.items()}
             grads = torch.autograd.grad(inner_loss(x, batch, min_log_std=cfg.min_log_std),
                                         list(x.values()),
                                         create_graph=second_order)
             steps.append((x, grads))
-            x = {n: (v - cfg.inner_lr * g).detach() for (n, v), g in zip(x.items(), grads)}
+            x = {n: (v - lr * g).detach() for (n, v), g in zip(x.items(), grads)}
         fast = {n: v.requires_grad_(True) for n, v in x.items()}
         _, kl = surrogate_and_kl(fast, post, *old, min_log_std=cfg.min_log_std)
         grad_kl = torch.autograd.grad(kl, list(fast.values()), create_graph=True)
@@ -169,12 +170,12 @@ class MetaLearner(_PolicyLearner):
             u = [c.view(s).unsqueeze(0).expand(k, *s) for c, s in zip(v.split(sizes), shapes)]
             if second_order:
                 for i in range(len(steps)):  # J u
-                    u = [a - cfg.inner_lr * b for a, b in zip(u, hessian_of_inner(i, u))]
+                    u = [a - lrs[i] * b for a, b in zip(u, hessian_of_inner(i, u))]
             dot = sum((g * w).sum() for g, w in zip(grad_kl, u))
             w = list(torch.autograd.grad(dot, list(fast.values()), retain_graph=True))  # M J u
             if second_order:
                 for i in reversed(range(len(steps))):  # J^T M J u
-                    w = [a - cfg.inner_lr * b for a, b in zip(w, hessian_of_inner(i, w))]
+                    w = [a - lrs[i] * b for a, b in zip(w, hessian_of_inner(i, w))]
             out = torch.cat([t.sum(0).reshape(-1) for t in w])
             return out if pre_hvp is None else out + pre_hvp(v)
 
@@ -211,5 +212,5 @@ def adapt_numpy(cfg: MAMLConfig, weights: dict[str, np.ndarray], episodes: list[
                 inner_lr: float | Sequence[float] | None = None) -> Params:
     """Per-task adapted params (no graph) from numpy weights: what samplers and the meta-test do."""
     batches = to_batches(cfg, episodes if num_steps is None else episodes[:num_steps])
-    return adapt(from_numpy(weights), batches, cfg.inner_lr if inner_lr is None else inner_lr,
+    return adapt(from_numpy(weights), batches, cfg.inner_lrs if inner_lr is None else inner_lr,
                  create_graph=False, min_log_std=cfg.min_log_std)

@@ -11,7 +11,8 @@ One meta-iteration:
    (no adaptation), which is the paper's "pretrained" comparison in the meta-test.
 
 Metrics: ``episode_return_mean`` is the post-adaptation return; ``learner/pre_return`` the
-return before adaptation; ``learner/action_std`` the unadapted policy's mean action std.
+return before adaptation; with several inner steps ``learner/return_after_step_i`` the return
+between steps i and i + 1; ``learner/action_std`` the unadapted policy's mean action std.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ class MAMLTrainer:
             # as it shrinks (benchmarks/results/maml_notes.md)
             "learner/action_std": float(acting_log_std(self.meta.params, self.cfg.learner.min_log_std)
                                         .detach().exp().mean()),
+            **{f"learner/return_after_step_{i}": float(e.episode_returns().mean())
+               for i, e in enumerate(episodes[1:-1], start=1)},
             "rollout/num_workers": self.pool.num_workers,
             "rollout/worker_restarts": self.pool.restarts,
         })
