@@ -30,8 +30,9 @@ CURVE_TASKS = 20  # held-out tasks per checkpoint for the checkpoint curve
 def checkpoint_curve(run: Path, ckpts: list[Path], compute: bool = True) -> list[dict]:
     """Pre- and post-adaptation return of every checkpoint on CURVE_TASKS held-out tasks.
 
-    One inner step with the training alpha and batch, as a training iteration, but on tasks no
-    run trains on; the pretrained policy's own (unadapted) return beside it. Cached per run in
+    The run's own adaptation (its inner steps and step sizes) with the training batch, as a
+    training iteration, but on tasks no run trains on; the pretrained policy's own (unadapted)
+    return beside it. Cached per run in
     ``checkpoint_curve.json``, so a checkpoint is evaluated once.
     """
     import numpy as np
@@ -48,8 +49,8 @@ def checkpoint_curve(run: Path, ckpts: list[Path], compute: bool = True) -> list
         env_id, lc, policies = load_policies(ck)
         tasks = sample_tasks(env_id, CURVE_TASKS, np.random.default_rng(TEST_SEED_OFFSET + 7))
         row = {"iteration": read_checkpoint_marker(ck)["iteration"], "tasks": CURVE_TASKS,
-               "maml": adaptation_curve(env_id, lc, policies["maml"], tasks, 1, seed=7,
-                                        inner_lr=[lc.inner_lr])}
+               "maml": adaptation_curve(env_id, lc, policies["maml"], tasks, lc.num_inner_steps,
+                                        seed=7, inner_lr=lc.inner_lrs)}
         if "pretrained" in policies:
             row["pretrained"] = adaptation_curve(env_id, lc, policies["pretrained"], tasks, 0, seed=7)
         done[ck.name] = row
@@ -63,7 +64,8 @@ def read_metrics(run: Path) -> list[dict]:
 
 
 def plot_training(family: str, runs: dict[str, list[dict]], out: Path,
-                  held_out: dict[str, list[dict]] | None = None) -> None:
+                  held_out: dict[str, list[dict]] | None = None,
+                  inner_steps: dict[str, int] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,7 +75,9 @@ def plot_training(family: str, runs: dict[str, list[dict]], out: Path,
     for i, (name, rows) in enumerate(sorted(runs.items())):
         it = [r["iteration"] for r in rows]
         color = f"C{i}"
-        ax.plot(it, [r["learner/post_return"] for r in rows], color=color, label=f"{name} post-adaptation")
+        n = (inner_steps or {}).get(name, 1)
+        post = "post-adaptation" if n == 1 else f"after {n} inner steps"
+        ax.plot(it, [r["learner/post_return"] for r in rows], color=color, label=f"{name} {post}")
         ax.plot(it, [r["learner/pre_return"] for r in rows], color=color, ls=":", label=f"{name} pre")
         if "pretrained/return" in rows[0]:
             ax.plot(it, [r["pretrained/return"] for r in rows], color=color, ls="--", alpha=0.5,
@@ -81,8 +85,8 @@ def plot_training(family: str, runs: dict[str, list[dict]], out: Path,
         pts = (held_out or {}).get(name, [])
         if pts:
             it = [p["iteration"] for p in pts]
-            ax.plot(it, [p["maml"][1] for p in pts], color=color, marker="o", ls="none", ms=3,
-                    label=f"{name} post, held-out tasks")
+            ax.plot(it, [p["maml"][-1] for p in pts], color=color, marker="o", ls="none", ms=3,
+                    label=f"{name} {post}, held-out tasks")
             ax.plot(it, [p["maml"][0] for p in pts], color=color, marker="x", ls="none", ms=3,
                     label=f"{name} pre, held-out tasks")
     ax.set_xlabel("meta-iteration")
@@ -148,7 +152,7 @@ def report(args) -> dict:
           "0.01} on 40 separate validation tasks (halved likewise after the first step); "
           "mean over tasks and episodes, then mean ± std over seeds.", ""]
     for family, runs in families.items():
-        curves, held_out, per_seed, env_id = {}, {}, {}, None
+        curves, held_out, per_seed, env_id, inner_steps = {}, {}, {}, None, {}
         for name, run in runs.items():
             rows = read_metrics(run)
             ckpts = sorted(p for p in run.glob("checkpoint_*") if (p / "relayrl_checkpoint.json").exists())
@@ -165,6 +169,7 @@ def report(args) -> dict:
             curves[name] = rows
             held_out[name] = checkpoint_curve(run, ckpts, compute=not args.cached_only)
             env_id, lc, policies = load_policies(ckpts[-1])
+            inner_steps[name] = lc.num_inner_steps
             cache = run / f"metatest_{ckpts[-1].name}.json"  # `relayrl eval-meta CKPT --out` writes it
             cached = json.loads(cache.read_text()) if cache.exists() else {}
             if (cached.get("num_tasks") == args.tasks
@@ -181,7 +186,8 @@ def report(args) -> dict:
             res["time_per_iteration_s"] = statistics.median(r["time_this_iter_s"] for r in rows)
             per_seed[name] = res
         if curves:
-            plot_training(family, curves, results_dir / f"maml_{family}_training.png", held_out)
+            plot_training(family, curves, results_dir / f"maml_{family}_training.png", held_out,
+                          inner_steps)
         if not per_seed:
             continue
         names = list(next(iter(per_seed.values()))["returns"])
