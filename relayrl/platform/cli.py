@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--episodes-per-step", type=int, default=None,
                    help="episodes per task per adaptation step (default: 4,000 env steps' worth, "
                         "the paper's meta-test batch)")
+    m.add_argument("--tasks-file", default=None,
+                   help="JSON list of test tasks, e.g. [{\"goal\": [0.1, -0.2]}, ...], in place of "
+                        "--tasks fresh ones")
 
     b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (JSON out)")
     b.add_argument("name", help="e.g. rollout_throughput, replay_throughput")
@@ -134,7 +137,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise ConfigError(f"eval-meta: the MAML package is not available ({e})") from None
         return eval_meta_main(args.checkpoint, num_tasks=args.tasks, seed=args.seed, out=args.out,
                               inner_lr=args.inner_lr, later_lr_scale=args.later_lr_scale,
-                              episodes_per_step=args.episodes_per_step)
+                              episodes_per_step=args.episodes_per_step,
+                              tasks_file=args.tasks_file)
     if args.command == "bench":
         return _bench(args.name, args.args)
     raise AssertionError(args.command)

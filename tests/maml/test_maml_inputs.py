@@ -10,8 +10,10 @@ import yaml
 
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.evaluate import (
+    TEST_SEED_OFFSET,
     default_episodes_per_step,
     eval_meta_main,
+    load_tasks_file,
     meta_test,
     navigation_oracle_returns,
 )
@@ -133,3 +135,48 @@ def test_meta_test_reports_every_step_and_the_oracle_is_best():
     # The paper's meta-test batch: 4,000 env steps per task and step.
     assert default_episodes_per_step(NAVIGATION_ID) == 40
     assert default_episodes_per_step("relayrl/HalfCheetahVel-v0") == 20
+
+
+def test_meta_test_on_tasks_from_a_file_is_the_same_meta_test_on_those_tasks(tmp_path):
+    """--tasks-file: the listed tasks replace the fresh draw; per-task returns average to the table."""
+    import json
+
+    cfg = MAMLConfig(trajectories_per_task=2, hidden_sizes=(16,), inner_lr=0.5)
+    policies = {"maml": to_numpy(init_params(2, 2, (16,), seed=3))}
+    drawn = meta_test(NAVIGATION_ID, cfg, policies, num_tasks=3, seed=0, episodes_per_step=2)
+    same = sample_tasks(NAVIGATION_ID, 3, np.random.default_rng(TEST_SEED_OFFSET + 0))
+    path = tmp_path / "goals.json"
+    path.write_text(json.dumps([{"goal": t["goal"].tolist()} for t in same]))
+    from_file = meta_test(NAVIGATION_ID, cfg, policies, num_tasks=40, seed=0, episodes_per_step=2,
+                          tasks=load_tasks_file(path, NAVIGATION_ID))
+    assert from_file["num_tasks"] == 3
+    assert from_file["returns"] == drawn["returns"] and from_file["oracle"] == drawn["oracle"]
+    per_task = from_file["returns_per_task"]["maml"]
+    assert len(per_task) == 4 and all(len(r) == 3 for r in per_task)
+    np.testing.assert_allclose([np.mean(r) for r in per_task], from_file["returns"]["maml"], rtol=1e-6)
+    path.write_text(json.dumps([{"goal": [0.5, 0.5]}, {"goal": [-0.5, -0.5]}, {"goal": [0.5, -0.5]}]))
+    corners = meta_test(NAVIGATION_ID, cfg, policies, seed=0, episodes_per_step=2,
+                        tasks=load_tasks_file(path, NAVIGATION_ID))
+    assert corners["returns"] != drawn["returns"]
+    assert corners["oracle"] < drawn["oracle"]  # the corners are the farthest goals
+
+
+def test_a_bad_tasks_file_is_refused_naming_the_file_and_the_task(tmp_path):
+    path = tmp_path / "goals.json"
+    with pytest.raises(ConfigError, match=r"--tasks-file .*goals\.json: cannot read it"):
+        load_tasks_file(path, NAVIGATION_ID)
+    path.write_text("[{goal: 1}")
+    with pytest.raises(ConfigError, match=r"goals\.json is not JSON"):
+        load_tasks_file(path, NAVIGATION_ID)
+    path.write_text("[]")
+    with pytest.raises(ConfigError, match=r"non-empty JSON list .* \(empty\)"):
+        load_tasks_file(path, NAVIGATION_ID)
+    path.write_text('{"goal": [0.1, 0.2]}')
+    with pytest.raises(ConfigError, match=r"non-empty JSON list of relayrl/Navigation2D-v0 tasks; got dict"):
+        load_tasks_file(path, NAVIGATION_ID)
+    path.write_text('[{"goal": [0.1, 0.2]}, {"goal": [0.1, 0.9]}]')
+    with pytest.raises(ConfigError, match=r"task 1: .*outside the family's range"):
+        load_tasks_file(path, NAVIGATION_ID)
+    path.write_text('[{"velocity": 1.0}]')
+    with pytest.raises(ConfigError, match=r"task 0: .*keys \['goal'\]"):
+        load_tasks_file(path, NAVIGATION_ID)

@@ -1,6 +1,7 @@
 """The meta-test of Finn et al. (2017): ``relayrl eval-meta CHECKPOINT``.
 
-On ``num_tasks`` fresh tasks (drawn with a seed no training run uses), every policy collects
+On ``num_tasks`` fresh tasks (drawn with a seed no training run uses, or read from a JSON file
+with ``--tasks-file``, e.g. the 40 goals of the authors' navigation meta-test), every policy collects
 ``episodes_per_step`` episodes per task, takes a vanilla policy-gradient step on them and
 collects again, up to 3 steps. The default batch is the authors' meta-test batch of 4,000 env
 steps per task and step (``batch_size=4000`` in their test scripts: 40 navigation episodes of
@@ -67,35 +68,69 @@ def navigation_oracle_returns(tasks: list[dict]) -> np.ndarray:
     return total
 
 
-def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
-                     tasks: list[dict], num_steps: int, seed: int,
-                     inner_lr: float | list[float] | None = None) -> list[float]:
-    """Mean return over tasks and episodes after 0..num_steps adaptation steps."""
+def adaptation_per_task(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
+                        tasks: list[dict], num_steps: int, seed: int,
+                        inner_lr: float | list[float] | None = None) -> list[np.ndarray]:
+    """Each task's mean episode return after 0..num_steps adaptation steps: [steps + 1] x [K]."""
     sampler = TaskSampler(env_id, cfg, seed=seed)
     try:
         episodes = sampler.sample(weights, tasks, num_steps, inner_lr=inner_lr)
     finally:
         sampler.close()
-    return [float(e.episode_returns().mean()) for e in episodes]
+    return [e.episode_returns().mean(-1) for e in episodes]
+
+
+def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray],
+                     tasks: list[dict], num_steps: int, seed: int,
+                     inner_lr: float | list[float] | None = None) -> list[float]:
+    """Mean return over tasks and episodes after 0..num_steps adaptation steps."""
+    return [float(r.mean()) for r in adaptation_per_task(env_id, cfg, weights, tasks, num_steps,
+                                                         seed, inner_lr)]
+
+
+def load_tasks_file(path: str | Path, env_id: str) -> list[dict]:
+    """Meta-test tasks from a JSON list of task dicts, each checked against the family."""
+    from relayrl.envs.meta import check_task
+    from relayrl.platform.config import ConfigError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise ConfigError(f"eval-meta: --tasks-file {path}: cannot read it ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"eval-meta: --tasks-file {path} is not JSON ({e})") from None
+    if not isinstance(data, list) or not data:
+        raise ConfigError(f"eval-meta: --tasks-file {path} must hold a non-empty JSON list of "
+                          f"{env_id} tasks; got {type(data).__name__}"
+                          + (" (empty)" if isinstance(data, list) else ""))
+    for i, task in enumerate(data):
+        try:
+            check_task(env_id, task)
+        except ValueError as e:
+            raise ConfigError(f"eval-meta: --tasks-file {path}, task {i}: {e}") from None
+    return data
 
 
 def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.ndarray]], *,
               num_tasks: int = 40, seed: int = 0, num_steps: int = 3,
               inner_lr: float | None = None, later_lr_scale: float = 0.5,
               baseline_lr_grid: tuple[float, ...] = BASELINE_LR_GRID,
-              episodes_per_step: int | None = None) -> dict[str, Any]:
+              episodes_per_step: int | None = None,
+              tasks: list[dict] | None = None) -> dict[str, Any]:
     """Returns after 0..num_steps steps per policy, plus the oracle where there is one.
 
     MAML adapts with ``inner_lr`` (default: its training alpha). Every other policy adapts with
     the first-step size from ``baseline_lr_grid`` whose one-step return is best on
     ``num_tasks`` separate validation tasks (an empty grid: the same alpha as MAML). Each step
-    collects ``episodes_per_step`` episodes per task (default: a 4,000 env step batch).
+    collects ``episodes_per_step`` episodes per task (default: a 4,000 env step batch). Given
+    ``tasks``, those are the test tasks (``num_tasks`` is their number, also for validation).
     """
     if episodes_per_step is None:
         episodes_per_step = default_episodes_per_step(env_id)
     cfg = dataclasses.replace(cfg, trajectories_per_task=episodes_per_step)
-    rng = np.random.default_rng(TEST_SEED_OFFSET + seed)
-    tasks = sample_tasks(env_id, num_tasks, rng)
+    if tasks is None:
+        tasks = sample_tasks(env_id, num_tasks, np.random.default_rng(TEST_SEED_OFFSET + seed))
+    num_tasks = len(tasks)
     lr = cfg.inner_lr if inner_lr is None else inner_lr
 
     def schedule(first: float) -> list[float]:
@@ -110,15 +145,18 @@ def meta_test(env_id: str, cfg: MAMLConfig, policies: dict[str, dict[str, np.nda
         tuning[name] = {str(a): adaptation_curve(env_id, cfg, w, val_tasks, 1, seed=seed + 29,
                                                  inner_lr=[a])[1] for a in baseline_lr_grid}
         first_lrs[name] = max(baseline_lr_grid, key=lambda a: tuning[name][str(a)])
-    curves = {name: adaptation_curve(env_id, cfg, w, tasks, num_steps, seed=seed + 17,
-                                     inner_lr=schedule(first_lrs[name]))
-              for name, w in policies.items()}
+    per_task = {name: adaptation_per_task(env_id, cfg, w, tasks, num_steps, seed=seed + 17,
+                                          inner_lr=schedule(first_lrs[name]))
+                for name, w in policies.items()}
+    curves = {name: [float(r.mean()) for r in steps] for name, steps in per_task.items()}
     result: dict[str, Any] = {"env_id": env_id, "num_tasks": num_tasks, "seed": seed,
                               "episodes_per_step": episodes_per_step,
                               "inner_lr": lr, "inner_lrs": schedule(lr),
                               "inner_lrs_per_policy": {n: schedule(a) for n, a in first_lrs.items()},
                               "baseline_lr_tuning": tuning, "steps": list(range(num_steps + 1)),
-                              "returns": curves}
+                              "returns": curves,
+                              "returns_per_task": {name: [r.tolist() for r in steps]
+                                                   for name, steps in per_task.items()}}
     if env_id == NAVIGATION_ID:
         result["oracle"] = float(navigation_oracle_returns(tasks).mean())
     return result
@@ -158,7 +196,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str | None = None,
                    inner_lr: float | None = None, later_lr_scale: float = 0.5,
-                   episodes_per_step: int | None = None) -> int:
+                   episodes_per_step: int | None = None, tasks_file: str | None = None) -> int:
     """``relayrl eval-meta``: print the meta-test table and its JSON; exit status 0."""
     from relayrl.platform.config import ConfigError
 
@@ -171,10 +209,15 @@ def eval_meta_main(checkpoint: str, num_tasks: int = 40, seed: int = 0, out: str
     if episodes_per_step is not None and episodes_per_step < 1:
         raise ConfigError(f"eval-meta: --episodes-per-step {episodes_per_step} must be >= 1")
     env_id, lc, policies = load_policies(checkpoint)
+    tasks = load_tasks_file(tasks_file, env_id) if tasks_file else None
     result = meta_test(env_id, lc, policies, num_tasks=num_tasks, seed=seed, inner_lr=inner_lr,
-                       later_lr_scale=later_lr_scale, episodes_per_step=episodes_per_step)
+                       later_lr_scale=later_lr_scale, episodes_per_step=episodes_per_step,
+                       tasks=tasks)
     result["checkpoint"] = str(checkpoint)
-    print(f"meta-test on {num_tasks} new {env_id} tasks, {result['episodes_per_step']} episodes per "
+    if tasks_file:
+        result["tasks_file"] = str(tasks_file)
+    source = f"from {tasks_file}" if tasks_file else "new"
+    print(f"meta-test on {result['num_tasks']} {source} {env_id} tasks, {result['episodes_per_step']} episodes per "
           f"task per step; step sizes per policy (baselines' first step chosen on validation "
           f"tasks): {result['inner_lrs_per_policy']}")
     print(format_table(result))
