@@ -126,3 +126,10 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
         assert result["inner_lrs_per_policy"][name][0] == best
     assert result["inner_lrs_per_policy"]["maml"] == result["inner_lrs"]
     assert other["returns"]["maml"][0] == result["returns"]["maml"][0]  # same tasks, same init
+    # --tasks-file: the listed goals in place of the fresh draw, named in the result
+    goals = tmp_path / "goals.json"
+    goals.write_text(json.dumps([{"goal": [0.3, -0.2]}, {"goal": [-0.1, 0.4]}, {"goal": [0.0, 0.5]}]))
+    assert eval_meta_main(metrics["checkpoint"], seed=1, tasks_file=str(goals)) == 0
+    listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert listed["num_tasks"] == 3 and listed["tasks_file"] == str(goals)
+    assert all(len(r) == 3 for r in listed["returns_per_task"]["maml"])
