@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +140,6 @@ def test_meta_test_reports_every_step_and_the_oracle_is_best():
 
 def test_meta_test_on_tasks_from_a_file_is_the_same_meta_test_on_those_tasks(tmp_path):
     """--tasks-file: the listed tasks replace the fresh draw; per-task returns average to the table."""
-    import json
-
     cfg = MAMLConfig(trajectories_per_task=2, hidden_sizes=(16,), inner_lr=0.5)
     policies = {"maml": to_numpy(init_params(2, 2, (16,), seed=3))}
     drawn = meta_test(NAVIGATION_ID, cfg, policies, num_tasks=3, seed=0, episodes_per_step=2)
@@ -161,22 +160,17 @@ def test_meta_test_on_tasks_from_a_file_is_the_same_meta_test_on_those_tasks(tmp
     assert corners["oracle"] < drawn["oracle"]  # the corners are the farthest goals
 
 
-def test_a_bad_tasks_file_is_refused_naming_the_file_and_the_task(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    (None, r"--tasks-file .*goals\.json: cannot read it"),
+    ("[{goal: 1}", r"goals\.json is not JSON"),
+    ("[]", r"non-empty JSON list .* \(empty\)"),
+    ('{"goal": [0.1, 0.2]}', r"non-empty JSON list of relayrl/Navigation2D-v0 tasks; got dict"),
+    ('[{"goal": [0.1, 0.2]}, {"goal": [0.1, 0.9]}]', r"task 1: .*outside the family's range"),
+    ('[{"velocity": 1.0}]', r"task 0: .*keys \['goal'\]"),
+])
+def test_a_bad_tasks_file_is_refused_naming_the_file_and_the_task(tmp_path, content, message):
     path = tmp_path / "goals.json"
-    with pytest.raises(ConfigError, match=r"--tasks-file .*goals\.json: cannot read it"):
-        load_tasks_file(path, NAVIGATION_ID)
-    path.write_text("[{goal: 1}")
-    with pytest.raises(ConfigError, match=r"goals\.json is not JSON"):
-        load_tasks_file(path, NAVIGATION_ID)
-    path.write_text("[]")
-    with pytest.raises(ConfigError, match=r"non-empty JSON list .* \(empty\)"):
-        load_tasks_file(path, NAVIGATION_ID)
-    path.write_text('{"goal": [0.1, 0.2]}')
-    with pytest.raises(ConfigError, match=r"non-empty JSON list of relayrl/Navigation2D-v0 tasks; got dict"):
-        load_tasks_file(path, NAVIGATION_ID)
-    path.write_text('[{"goal": [0.1, 0.2]}, {"goal": [0.1, 0.9]}]')
-    with pytest.raises(ConfigError, match=r"task 1: .*outside the family's range"):
-        load_tasks_file(path, NAVIGATION_ID)
-    path.write_text('[{"velocity": 1.0}]')
-    with pytest.raises(ConfigError, match=r"task 0: .*keys \['goal'\]"):
+    if content is not None:  # None: the file does not exist
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
         load_tasks_file(path, NAVIGATION_ID)

@@ -36,7 +36,13 @@ import yaml
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.networks import init_params, to_numpy
 from relayrl.agents.maml.sampler import TaskSampler
-from relayrl.envs.meta import NAVIGATION_ID, TASK_FAMILIES, make_task_vector_env, sample_tasks
+from relayrl.envs.meta import (
+    NAVIGATION_ID,
+    TASK_FAMILIES,
+    check_task,
+    make_task_vector_env,
+    sample_tasks,
+)
 
 TEST_SEED_OFFSET = 1_000_003  # test tasks never coincide with a training run's task stream
 VALIDATION_SEED_OFFSET = 2_000_029  # tasks on which the baselines' step size is chosen
@@ -90,7 +96,6 @@ def adaptation_curve(env_id: str, cfg: MAMLConfig, weights: dict[str, np.ndarray
 
 def load_tasks_file(path: str | Path, env_id: str) -> list[dict]:
     """Meta-test tasks from a JSON list of task dicts, each checked against the family."""
-    from relayrl.envs.meta import check_task
     from relayrl.platform.config import ConfigError
 
     try:
