@@ -117,6 +117,30 @@ def set_tasks(venv: gym.vector.VectorEnv, tasks: Sequence[dict]) -> None:
     venv.set_attr("task", list(tasks))
 
 
+def rng_states(venv: gym.vector.VectorEnv) -> list[dict | None]:
+    """Each sub-env's generator state (reset noise, task draws): what a checkpoint keeps so
+    a resumed run draws what the uninterrupted one would have."""
+    from relayrl.envs.navigation import NavigationVectorEnv
+
+    if isinstance(venv, NavigationVectorEnv):
+        return venv.rng_states()
+    return [e.unwrapped.np_random.bit_generator.state for e in venv.envs]
+
+
+def set_rng_states(venv: gym.vector.VectorEnv, states: Sequence[dict | None]) -> None:
+    """Put back what :func:`rng_states` returned (same number of sub-envs)."""
+    from relayrl.envs.navigation import NavigationVectorEnv
+
+    if len(states) != venv.num_envs:
+        raise ValueError(f"got {len(states)} generator states for a vector env of {venv.num_envs}")
+    if isinstance(venv, NavigationVectorEnv):
+        venv.set_rng_states(states)
+        return
+    for env, st in zip(venv.envs, states):
+        if st is not None:
+            env.unwrapped.np_random.bit_generator.state = st
+
+
 def get_tasks(venv: gym.vector.VectorEnv) -> list[dict]:
     """The current task of each sub-env."""
     return list(venv.call("get_task"))

@@ -230,6 +230,21 @@ class NavigationVectorEnv(VectorEnv):
             raise AttributeError(f"NavigationVectorEnv.set_attr: only 'task' can be set; got {name!r}")
         self.set_tasks(list(values) if isinstance(values, (list, tuple)) else [values] * self.num_envs)
 
+    def rng_states(self) -> list[dict | None]:
+        """Each row's generator state (None before its first reset), for checkpoints."""
+        return [None if g is None else g.bit_generator.state for g in self._rngs]
+
+    def set_rng_states(self, states: Sequence[dict | None]) -> None:
+        if len(states) != self.num_envs:
+            raise ValueError(f"{FAMILY}: got {len(states)} generator states for {self.num_envs} envs")
+        for i, st in enumerate(states):
+            if st is None:
+                self._rngs[i] = None
+                continue
+            if self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(0)
+            self._rngs[i].bit_generator.state = st
+
     # -- gymnasium VectorEnv API ---------------------------------------------------------------
     def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict | None = None):
         if seed is None:

@@ -11,6 +11,7 @@ orders them by task index.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.sampler import env_bytes, episode_bytes
@@ -117,6 +118,19 @@ class RaySamplerPool:
         return {r.name: items_to_episodes(self.client.sample_episodes(r.name, len(tasks), timeout),
                                           r.num_inner_steps + 1, len(tasks), iteration)
                 for r in requests}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every sampler actor's generators, by worker index."""
+        return {"ray": self._ray.get([a.state_dict.remote() for a in self.actors])}
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Restore the actors' generators; False (nothing restored) if the checkpoint came from
+        another kind of pool or another number of workers: the tasks' shares would differ."""
+        states = state.get("ray")
+        if states is None or len(states) != len(self.actors):
+            return False
+        self._ray.get([a.load_state_dict.remote(s) for a, s in zip(self.actors, states)])
+        return True
 
     def close(self) -> None:
         for a in self.actors:

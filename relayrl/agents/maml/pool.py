@@ -42,11 +42,26 @@ class LocalSamplerPool:
                iteration: int) -> dict[str, list[Episodes]]:
         out = {}
         for r in requests:
-            if r.name not in self.samplers:
-                seed = self.cfg.seed * 1000 + len(self.samplers)
-                self.samplers[r.name] = TaskSampler(self.cfg.env.id, self.cfg.learner, seed=seed)
-            out[r.name] = self.samplers[r.name].sample(r.weights, tasks, r.num_inner_steps)
+            out[r.name] = self._sampler(r.name).sample(r.weights, tasks, r.num_inner_steps)
         return out
+
+    def _sampler(self, name: str) -> TaskSampler:
+        if name not in self.samplers:
+            seed = self.cfg.seed * 1000 + len(self.samplers)  # in first-use order
+            self.samplers[name] = TaskSampler(self.cfg.env.id, self.cfg.learner, seed=seed)
+        return self.samplers[name]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Each sampler's generators, in the order they were created (their seeds follow it)."""
+        return {"local": [(name, s.state_dict()) for name, s in self.samplers.items()]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Restore the samplers' generators; False if ``state`` came from another kind of pool."""
+        if "local" not in state:
+            return False
+        for name, st in state["local"]:
+            self._sampler(name).load_state_dict(st)
+        return True
 
     def close(self) -> None:
         for s in self.samplers.values():

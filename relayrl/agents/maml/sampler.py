@@ -28,7 +28,14 @@ from relayrl.agents.maml.batch import Episodes
 from relayrl.agents.maml.config import MAMLConfig
 from relayrl.agents.maml.learner import adapt_numpy
 from relayrl.agents.maml.networks import Params, from_numpy, mean_and_log_std
-from relayrl.envs.meta import TASK_FAMILIES, check_family, make_task_vector_env, set_tasks
+from relayrl.envs.meta import (
+    TASK_FAMILIES,
+    check_family,
+    make_task_vector_env,
+    rng_states,
+    set_rng_states,
+    set_tasks,
+)
 
 # Bytes of env state per sub-env, measured roughly (tracemalloc + MuJoCo's own buffers).
 ENV_BYTES = {"relayrl/Navigation2D-v0": 200}
@@ -56,6 +63,7 @@ class TaskSampler:
         self.venv = None
         self.num_rows = 0
         self.gen = torch.Generator().manual_seed(seed)
+        self._pending_env_rngs: list | None = None  # restored before the env existed
 
     def _env_for(self, tasks: Sequence[dict]):
         rows = [t for t in tasks for _ in range(self.cfg.trajectories_per_task)]
@@ -64,6 +72,9 @@ class TaskSampler:
                 self.venv.close()
             self.venv = make_task_vector_env(self.env_id, rows, seed=self.seed)
             self.num_rows = len(rows)
+            if self._pending_env_rngs is not None and len(self._pending_env_rngs) == len(rows):
+                set_rng_states(self.venv, self._pending_env_rngs)
+            self._pending_env_rngs = None
         else:
             set_tasks(self.venv, rows)
         return self.venv
@@ -123,6 +134,22 @@ class TaskSampler:
             out.append(self.collect(fast, tasks))
         return out
 
+    def state_dict(self) -> dict[str, Any]:
+        """The action-noise generator and the sub-envs' generators: with them a resumed run
+        samples exactly what the uninterrupted one would have."""
+        return {"gen": self.gen.get_state(), "num_rows": self.num_rows,
+                "env_rngs": rng_states(self.venv) if self.venv is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gen.set_state(state["gen"])
+        env_rngs = state["env_rngs"]
+        if env_rngs is None:
+            return
+        if self.venv is not None and self.num_rows == len(env_rngs):
+            set_rng_states(self.venv, env_rngs)
+        else:  # the env is built on the first collect: apply them then
+            self._pending_env_rngs = env_rngs
+
     def close(self) -> None:
         if self.venv is not None:
             self.venv.close()
@@ -141,6 +168,12 @@ class SamplerActor:
         self.worker_index = worker_index
         self.version = -1
         self.weights: dict[str, np.ndarray] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.load_state_dict(state)
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()

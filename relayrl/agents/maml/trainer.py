@@ -21,6 +21,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ class MAMLTrainer:
                 "joint": self.joint.state_dict() if self.joint is not None else None,
                 "rng": self.rng.bit_generator.state, "iteration": self.iteration,
                 "env_steps": self.env_steps, "time_total_s": self.time_total,
-                "obs_dim": self.obs_dim, "act_dim": self.act_dim}
+                "obs_dim": self.obs_dim, "act_dim": self.act_dim,
+                "samplers": self.pool.state_dict()}
 
     def save(self, directory: str | os.PathLike) -> str:
         d = Path(directory)
@@ -169,6 +171,14 @@ class MAMLTrainer:
         self.iteration = state["iteration"]
         self.env_steps = state["env_steps"]
         self.time_total = state["time_total_s"]
+        # The samplers' generators make the resumed run the uninterrupted one, bit for bit;
+        # without them (older checkpoints, another pool) it is the same only in distribution.
+        if not self.pool.load_state_dict(state.get("samplers") or {}):
+            warnings.warn(
+                f"{directory}: the checkpoint has no sampler generator states for this pool "
+                f"({type(self.pool).__name__} with {self.pool.num_workers} workers); the samplers "
+                "restart from their seeds, so the resumed run is not bit-identical to an "
+                "uninterrupted one", stacklevel=2)
 
     def close(self) -> None:
         self.pool.close()
