@@ -39,6 +39,8 @@ def train(args: argparse.Namespace) -> dict:
     cfg = load_experiment(args.config, overrides)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    from relayrl.platform.best_checkpoint import BestCheckpoint
+
     trainer = MAMLTrainer(cfg, distributed=False)
     last = latest_checkpoint(out)
     if last is not None:
@@ -48,11 +50,14 @@ def train(args: argparse.Namespace) -> dict:
         kept = [line for line in log_path.read_text().splitlines()
                 if line.strip() and json.loads(line)["iteration"] <= trainer.iteration]
         log_path.write_text("".join(line + "\n" for line in kept))
+    best = BestCheckpoint(out, resumed_iteration=trainer.iteration) if cfg.run.keep_best else None
     finished = False
     with (out / "metrics.jsonl").open("a") as log:
         while not finished:
             metrics = trainer.train_iteration()
             finished = trainer.done(metrics)
+            if best is not None:
+                best.update(trainer, metrics)
             log.write(json.dumps(metrics) + "\n")
             log.flush()
             it = metrics["iteration"]

@@ -303,6 +303,9 @@ class RunConfig:
     progress: bool = True  # print one progress line per iteration
     video_every: int = 0  # iterations between TensorBoard episode videos; 0 = off
     keep_checkpoints: int = 0  # newest checkpoints kept in the run directory; 0 = all
+    # also keep best_checkpoint/: the iteration with the highest episode_return_mean (the
+    # MAML paper's model selection; relayrl/platform/best_checkpoint.py)
+    keep_best: bool = False
 
     def __post_init__(self):
         check(self.keep_checkpoints >= 0, "run.keep_checkpoints must be >= 0 (0 keeps all)")

@@ -111,6 +111,7 @@ def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | No
     Writes TensorBoard event files and checkpoints (``checkpoint_<iteration>``) in the run
     directory, printed at the start.
     """
+    from relayrl.platform.best_checkpoint import BestCheckpoint
     from relayrl.platform.experiment import build_trainer
 
     check_resources(cfg)
@@ -121,6 +122,7 @@ def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | No
     trainer = build_trainer(cfg)
     tb = TensorBoardLogger(str(out), to_dict(cfg))
     metrics: dict[str, Any] = {}
+    best = BestCheckpoint(out) if cfg.run.keep_best else None
     try:
         if restore:
             trainer.restore(restore)
@@ -132,6 +134,8 @@ def train(cfg: ExperimentConfig, *, logdir: str | None = None, restore: str | No
             it = int(metrics["iteration"])
             maybe_log_video(trainer, tb, cfg, metrics)
             finished = trainer.done(metrics)
+            if best is not None and best.update(trainer, metrics):
+                metrics["best_checkpoint"] = str(best.dir)
             every = cfg.run.checkpoint_every
             if finished or (every and it % every == 0):
                 path = trainer.save(str(out / f"checkpoint_{it:06d}"))

@@ -99,9 +99,11 @@ def test_relayrl_train_then_eval_meta(ray_session, tmp_path, capsys):
 
     torch.set_num_threads(1)
     cfg = load_experiment(NAV, SMALL + ["rollout.num_workers=1", "stop.iterations=2",
-                                        "run.checkpoint_every=0"])
+                                        "run.checkpoint_every=0", "run.keep_best=true"])
     metrics = train(cfg, logdir=str(tmp_path), progress=False)
     assert metrics["iteration"] == 2
+    best = json.loads((Path(metrics["run_dir"]) / "best_checkpoint" / "best.json").read_text())
+    assert best["iteration"] in (1, 2)
     assert list(Path(metrics["run_dir"]).glob("events.out.tfevents*"))  # TensorBoard
     capsys.readouterr()
     assert eval_meta_main(metrics["checkpoint"], num_tasks=2, seed=1) == 0
