@@ -175,6 +175,58 @@ def paper_goals_section(runs: dict[str, Path], env_id: str) -> tuple[list[str], 
     return md, summary
 
 
+SELECTED_TESTS = {"protocol's tasks": "metatest_best_checkpoint.json",
+                  "paper's goals": "metatest_paper_goals_best_checkpoint.json"}
+
+
+def selected_model_section(runs: dict[str, Path]) -> tuple[list[str], dict]:
+    """The paper's model selection: each run's ``best_checkpoint/`` (``run.keep_best``).
+
+    Meta-tested by ``relayrl eval-meta RUN/best_checkpoint --out RUN/<SELECTED_TESTS file>``
+    (with ``--tasks-file`` for the paper's goals); mean over the seeds that have each.
+    """
+    chosen: dict[str, tuple[dict, dict]] = {}
+    for name, run in runs.items():
+        info = run / "best_checkpoint" / "best.json"
+        if info.is_file():
+            tests = {k: json.loads((run / f).read_text()) for k, f in SELECTED_TESTS.items()
+                     if (run / f).is_file()}
+            chosen[name] = (json.loads(info.read_text()), tests)
+    if not any(tests for _, tests in chosen.values()):
+        return [], {}
+    md = ["", "The paper's model selection (\"the model with the best average return during "
+              "training\"): each run's `best_checkpoint/` (`run.keep_best`), the meta-iteration "
+              "with the best post-adaptation return on its own training meta-batch, meta-tested; "
+              "MAML (pretrained: the joint policy of the same iteration) after 0 / 1 / 2 / 3 steps:", "",
+          "| run | selected iteration | its training return | task set | maml | pretrained |",
+          "|---|---|---|---|---|---|"]
+    summary: dict = {}
+    for name, (rec, tests) in chosen.items():
+        for k, res in tests.items():
+            pre = res["returns"].get("pretrained")
+            md.append(f"| {name} | {rec['iteration']} | {rec['episode_return_mean']:.2f} | {k} | "
+                      + " / ".join(f"{x:.2f}" for x in res["returns"]["maml"]) + " | "
+                      + (" / ".join(f"{x:.2f}" for x in pre) if pre else "") + " |")
+    for k in SELECTED_TESTS:
+        done = [tests[k] for _, tests in chosen.values() if k in tests]
+        if not done:
+            continue
+        mean = {n: [statistics.mean(r["returns"][n][s] for r in done) for s in range(4)]
+                for n in ("maml", "pretrained") if all(n in r["returns"] for r in done)}
+        summary[k] = {"seeds": len(done), **mean, **paper_target_checks(mean["maml"])}
+        if "pretrained" in mean:
+            summary[k]["maml_beats_pretrained_at_every_step"] = all(
+                a > b for a, b in zip(mean["maml"], mean["pretrained"]))
+        md.append(f"| mean of {len(done)} | | | {k} | "
+                  + " / ".join(f"{x:.2f}" for x in mean["maml"]) + " | "
+                  + (" / ".join(f"{x:.2f}" for x in mean["pretrained"]) if "pretrained" in mean else "")
+                  + " |")
+    md += ["", "Checks on the selected models: " + "; ".join(
+        f"{k}: " + ", ".join(f"{c} **{v}**" for c, v in sm.items() if isinstance(v, bool))
+        for k, sm in summary.items())]
+    return md, summary
+
+
 def report(args) -> dict:
     from relayrl.agents.maml.evaluate import default_episodes_per_step, load_policies, meta_test
     from relayrl.platform.experiment import read_checkpoint_marker
@@ -282,9 +334,11 @@ def report(args) -> dict:
         md += ["", "Checks: " + ", ".join(f"{k} = **{v}**" for k, v in checks.items())]
         goals_md, goals = paper_goals_section(runs, env_id) if env_id == "relayrl/Navigation2D-v0" else ([], {})
         md += goals_md
+        selected_md, selected = selected_model_section(runs)
+        md += selected_md
         md += ["", f"![training](maml_{family}_training.png) ![meta-test](maml_{family}_metatest.png)", ""]
         out["families"][family] = {"env_id": env_id, "per_seed": per_seed, "mean": mean, "oracle": oracle,
-                                   "checks": checks, "paper_goals": goals}
+                                   "checks": checks, "paper_goals": goals, "selected_model": selected}
     if md_notes:
         md += ["Runs without a meta-test: " + "; ".join(md_notes) + ".", ""]
     throughput = []
