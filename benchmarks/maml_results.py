@@ -30,6 +30,7 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 def train(args: argparse.Namespace) -> dict:
     from relayrl.agents.maml.trainer import MAMLTrainer
+    from relayrl.platform.best_checkpoint import BestCheckpoint
     from relayrl.platform.config import load_experiment
 
     torch.set_num_threads(args.threads)
@@ -39,8 +40,6 @@ def train(args: argparse.Namespace) -> dict:
     cfg = load_experiment(args.config, overrides)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from relayrl.platform.best_checkpoint import BestCheckpoint
-
     trainer = MAMLTrainer(cfg, distributed=False)
     last = latest_checkpoint(out)
     if last is not None:

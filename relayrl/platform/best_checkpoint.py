@@ -26,7 +26,6 @@ class BestCheckpoint:
     def __init__(self, run_dir: str | Path, *, resumed_iteration: int | None = None):
         self.dir = Path(run_dir) / BEST_DIR
         self.best = -math.inf
-        self.iteration: int | None = None
         info = self.dir / BEST_INFO
         if not info.is_file():
             return
@@ -36,7 +35,7 @@ class BestCheckpoint:
             # (identically) and find it again.
             shutil.rmtree(self.dir)
             return
-        self.best, self.iteration = float(rec["episode_return_mean"]), int(rec["iteration"])
+        self.best = float(rec["episode_return_mean"])
 
     def update(self, trainer: Any, metrics: dict[str, Any]) -> bool:
         """Save ``trainer`` if this iteration's return is the best yet; True if it was."""
@@ -50,13 +49,13 @@ class BestCheckpoint:
             trainer.save(str(tmp), include_replay=False)
         else:
             trainer.save(str(tmp))
-        it = int(metrics["iteration"])
-        (tmp / BEST_INFO).write_text(json.dumps({"iteration": it, "episode_return_mean": ret}))
+        (tmp / BEST_INFO).write_text(json.dumps({"iteration": int(metrics["iteration"]),
+                                                 "episode_return_mean": ret}))
         old = self.dir.with_name(BEST_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.dir.exists():
             self.dir.rename(old)
         tmp.rename(self.dir)
         shutil.rmtree(old, ignore_errors=True)
-        self.best, self.iteration = ret, it
+        self.best = ret
         return True

@@ -137,7 +137,7 @@ class TaskSampler:
     def state_dict(self) -> dict[str, Any]:
         """The action-noise generator and the sub-envs' generators: with them a resumed run
         samples exactly what the uninterrupted one would have."""
-        return {"gen": self.gen.get_state(), "num_rows": self.num_rows,
+        return {"gen": self.gen.get_state(),
                 "env_rngs": rng_states(self.venv) if self.venv is not None else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
