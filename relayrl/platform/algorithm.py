@@ -141,7 +141,9 @@ class Trainer(Protocol):
     def done(self, metrics: dict[str, Any]) -> bool:
         """Whether ``cfg.stop`` is reached."""
 
-    def save(self, directory: str) -> str: ...
+    def save(self, directory: str, *, include_replay: bool = True) -> str:
+        """A checkpoint directory; ``include_replay=False`` leaves out replay contents (a model
+        to evaluate, not a run to resume). Trainers that keep no replay contents ignore it."""
 
     def restore(self, directory: str) -> None: ...
 

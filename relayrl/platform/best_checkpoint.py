@@ -9,7 +9,6 @@ iteration and the return.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import shutil
@@ -29,13 +28,22 @@ class BestCheckpoint:
         info = self.dir / BEST_INFO
         if not info.is_file():
             return
-        rec = json.loads(info.read_text())
-        if resumed_iteration is not None and rec["iteration"] > resumed_iteration:
+        try:
+            rec = json.loads(info.read_text())
+            iteration, best = int(rec["iteration"]), float(rec["episode_return_mean"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            from relayrl.platform.config import ConfigError
+
+            raise ConfigError(
+                f"{info}: corrupt best-checkpoint record (expected JSON with an integer "
+                "'iteration' and a number 'episode_return_mean'); move or delete "
+                f"{self.dir} to let the run find its best model again") from None
+        if resumed_iteration is not None and iteration > resumed_iteration:
             # Saved after the checkpoint the run resumes from: those iterations run again
             # (identically) and find it again.
             shutil.rmtree(self.dir)
             return
-        self.best = float(rec["episode_return_mean"])
+        self.best = best
 
     def update(self, trainer: Any, metrics: dict[str, Any]) -> bool:
         """Save ``trainer`` if this iteration's return is the best yet; True if it was."""
@@ -45,10 +53,7 @@ class BestCheckpoint:
         tmp = self.dir.with_name(BEST_DIR + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         # Replay contents are for resuming, not evaluating; a best model is evaluated.
-        if "include_replay" in inspect.signature(trainer.save).parameters:
-            trainer.save(str(tmp), include_replay=False)
-        else:
-            trainer.save(str(tmp))
+        trainer.save(str(tmp), include_replay=False)
         (tmp / BEST_INFO).write_text(json.dumps({"iteration": int(metrics["iteration"]),
                                                  "episode_return_mean": ret}))
         old = self.dir.with_name(BEST_DIR + ".old")

@@ -137,3 +137,19 @@ def test_best_checkpoint_is_the_iteration_with_the_best_return(tmp_path):
     if i > 0:
         assert BestCheckpoint(tmp_path, resumed_iteration=i).best == float("-inf")
         assert not (tmp_path / "best_checkpoint").exists()
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"iteration": 3}', '{"iteration": "x", '
+                                  '"episode_return_mean": 1.0}'])
+def test_a_damaged_best_record_is_one_clear_error_and_nothing_is_deleted(tmp_path, text):
+    from relayrl.platform.best_checkpoint import BestCheckpoint
+    from relayrl.platform.config import ConfigError
+
+    best_dir = tmp_path / "best_checkpoint"
+    best_dir.mkdir()
+    (best_dir / "learner.pt").write_bytes(b"weights")
+    (best_dir / "best.json").write_text(text)
+    with pytest.raises(ConfigError, match=r"best\.json: corrupt best-checkpoint record .*'iteration'"
+                                          r".*'episode_return_mean'.*move or delete"):
+        BestCheckpoint(tmp_path, resumed_iteration=1)
+    assert (best_dir / "learner.pt").read_bytes() == b"weights"

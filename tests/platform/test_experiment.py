@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -92,7 +93,8 @@ def test_train_writes_standard_tensorboard_names_and_checkpoints(ray_session, tm
     from relayrl.platform.runner import train
 
     cfg = _small_cfg("stop.iterations=3", "run.checkpoint_every=1", "run.video_every=2",
-                     "run.keep_checkpoints=2", "learner.updates_per_env_step=0.25")
+                     "run.keep_checkpoints=2", "learner.updates_per_env_step=0.25",
+                     "run.keep_best=true")
     m = train(cfg, logdir=str(tmp_path), progress=False)
     run = Path(m["run_dir"])
     acc = EventAccumulator(str(run))
@@ -109,6 +111,12 @@ def test_train_writes_standard_tensorboard_names_and_checkpoints(ray_session, tm
     assert [c.name for c in ckpts] == ["checkpoint_000002", "checkpoint_000003"]  # newest 2
     result = evaluate_checkpoint(ckpts[-1], episodes=3, num_envs=2)
     assert len(result["returns"]) == 3 and all(r > 0 for r in result["returns"])
+    # keep_best: the best iteration's model, kept past keep_checkpoints, without the replay
+    # contents a periodic checkpoint carries for resuming
+    best = run / "best_checkpoint"
+    assert 1 <= json.loads((best / "best.json").read_text())["iteration"] <= 3
+    assert (ckpts[-1] / "replay").is_dir() and not (best / "replay").exists()
+    assert len(evaluate_checkpoint(best, episodes=1, num_envs=1)["returns"]) == 1
 
 
 def test_restore_continues_counters(ray_session, tmp_path):

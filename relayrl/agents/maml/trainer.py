@@ -148,7 +148,9 @@ class MAMLTrainer:
                 "obs_dim": self.obs_dim, "act_dim": self.act_dim,
                 "samplers": self.pool.state_dict()}
 
-    def save(self, directory: str | os.PathLike) -> str:
+    def save(self, directory: str | os.PathLike, *, include_replay: bool = True) -> str:
+        # include_replay is the platform's keyword; MAML's queue tables are emptied every
+        # meta-iteration, so there are no replay contents to keep or leave out.
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         torch.save(self.state_dict(), d / "learner.pt")
