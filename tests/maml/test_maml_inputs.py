@@ -75,6 +75,13 @@ def test_other_bad_learner_values_name_the_key():
                                 ("hvp_subsample", 1.5, r"\(0, 1\]")]:
         with pytest.raises(ConfigError, match=rf"learner\.{key}: got .*{allowed}"):
             experiment_from_dict(nav_config(**{f"learner__{key}": value}), "nav.yaml")
+    with pytest.raises(ConfigError, match=r"learner\.hvp_method: got 'pearlmutter', expected one of "
+                                          r"\['exact', 'finite_difference'\]"):
+        experiment_from_dict(nav_config(learner__hvp_method="pearlmutter"), "nav.yaml")
+    with pytest.raises(ConfigError, match=r"learner\.hvp_subsample: got 0\.2 with hvp_method "
+                                          r"'finite_difference'"):
+        experiment_from_dict(nav_config(learner__hvp_method="finite_difference",
+                                        learner__hvp_subsample=0.2), "nav.yaml")
     with pytest.raises(ConfigError, match=r"unknown key learner\.'inner_steps'.*num_inner_steps"):
         experiment_from_dict(nav_config(learner__inner_steps=2), "nav.yaml")
 

@@ -234,3 +234,32 @@ def test_min_std_must_be_non_negative():
     with pytest.raises(ConfigError, match=r"learner.min_std: got -0.1, must be >= 0"):
         MAMLConfig(min_std=-0.1)
     assert MAMLConfig().min_log_std == -np.inf and MAMLConfig(min_std=0.5).min_log_std == np.log(0.5)
+
+
+def test_finite_difference_option_switches_the_meta_updates_product():
+    """hvp_method finite_difference (the paper's rllab products): the update stays inside
+    the trust region or is rejected with theta untouched, and it is not the exact update."""
+    rng = np.random.default_rng(1)
+    targets = np.array([-1.0, 1.0, 0.5, -0.5])
+    k, e, t = len(targets), 8, 5
+
+    def episodes():
+        obs = np.zeros((k, e, t, 1), np.float32)
+        act = rng.normal(0.0, 1.0, size=(k, e, t, 1)).astype(np.float32)
+        rew = -np.abs(act[..., 0] - targets[:, None, None]).astype(np.float32)
+        return Episodes(obs, act, rew, np.ones((k, e, t), np.float32))
+
+    batch = [episodes(), episodes()]
+    after = {}
+    for method in ("exact", "finite_difference"):
+        cfg = MAMLConfig(hidden_sizes=(8,), inner_lr=0.1, trajectories_per_task=e,
+                         hvp_method=method)
+        learner = MetaLearner(cfg, 1, 1, seed=0)
+        before = {n: v.detach().clone() for n, v in learner.params.items()}
+        stats = learner.update(batch)
+        after[method] = {n: v.detach().clone() for n, v in learner.params.items()}
+        if stats["step_accepted"]:
+            assert 0 < stats["kl"] <= cfg.max_kl
+        else:
+            assert all(torch.equal(before[n], after[method][n]) for n in before)
+    assert any(not torch.equal(after["exact"][n], after["finite_difference"][n]) for n in before)

@@ -8,6 +8,7 @@ from relayrl.agents.maml.trpo import (
     TRPO,
     backtracking_line_search,
     conjugate_gradient,
+    finite_difference_hvp,
     flat_params,
     hessian_vector_product,
 )
@@ -87,3 +88,66 @@ def test_trpo_step_improves_a_policy_within_the_trust_region():
     assert float(kl) <= 0.01 + 1e-6 and float(kl) > 0.005  # uses most of the trust region
     assert -float(loss) > float((old * reward).sum())
     assert int(torch.argmax(logits - before)) == 1
+
+
+def _smooth_loss(x: torch.Tensor):
+    def f(w_, b_):
+        return torch.log1p(torch.exp(torch.tanh(x @ w_ + b_))).pow(2).sum()
+    return f
+
+
+def test_finite_difference_product_is_rllabs_central_difference():
+    """float64 and a usable epsilon: the product approximates the exact one; the
+    parameters are back where they were afterwards."""
+    gen = torch.Generator().manual_seed(2)
+    w = torch.randn(3, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, generator=gen, dtype=torch.float64, requires_grad=True)
+    f = _smooth_loss(torch.randn(5, 3, generator=gen, dtype=torch.float64))
+    v = torch.randn(8, generator=gen, dtype=torch.float64)
+    before = flat_params([w, b]).clone()
+    exact = hessian_vector_product(f(w, b), [w, b])(v)
+    fd = finite_difference_hvp(lambda: f(w, b), [w, b], base_eps=1e-4)(v)
+    torch.testing.assert_close(fd, exact, rtol=1e-5, atol=1e-6)
+    assert torch.equal(flat_params([w, b]), before)
+
+
+def test_finite_difference_product_at_rllabs_epsilon_is_mostly_rounding_in_float32():
+    """eps = 1e-8 / ||theta||: a unit-size v moves almost no float32 coordinate, so the
+    product is not H v; a large v (as conjugate gradient's final direction) gets H v."""
+    gen = torch.Generator().manual_seed(3)
+    w = (torch.randn(40, 30, generator=gen) * 0.3).requires_grad_(True)
+    b = (torch.randn(30, generator=gen) * 0.3).requires_grad_(True)
+    f = _smooth_loss(torch.randn(64, 40, generator=gen))
+    v = torch.randn(1230, generator=gen)
+    v = v / v.norm()
+    exact = hessian_vector_product(f(w, b), [w, b])(v)
+    fd = finite_difference_hvp(lambda: f(w, b), [w, b])
+    cos = lambda a, c: float(a @ c / (a.norm() * c.norm() + 1e-30))  # noqa: E731
+    assert cos(fd(v), exact) < 0.9
+    assert cos(fd(v * 1e5), exact * 1e5) > 0.999
+
+
+def test_trpo_takes_the_direction_itself_when_the_product_is_not_positive():
+    """As rllab: a non-positive x^T H x (only an inexact product gives one) leaves the step
+    size at 1 and the line search decides."""
+    logits = torch.zeros(4, requires_grad=True)
+    reward = torch.tensor([0.0, 1.0, 0.2, 0.5])
+    old = torch.softmax(logits.detach(), 0)
+
+    def objective(create_graph: bool):
+        p = torch.softmax(logits, 0)
+        return -(p * reward).sum(), (old * (old.log() - p.log())).sum()
+
+    calls = []
+
+    def kl_hvp(v):  # identity for conjugate gradient, negative on the final direction
+        calls.append(1)
+        return v if len(calls) == 1 else -v
+
+    trpo = TRPO([logits], max_kl=0.01, cg_iters=1, cg_damping=0.0)
+    stats = trpo.step(objective, kl_hvp=kl_hvp)
+    assert len(calls) == 2
+    assert stats["step_accepted"] == 1.0 and 0 < stats["kl"] <= 0.01
+    # the direction is -g itself, so the first (unshrunk) attempt is the gradient step
+    assert stats["line_search_steps"] == 1
+    assert int(torch.argmax(logits.detach())) == 1

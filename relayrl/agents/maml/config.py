@@ -11,6 +11,8 @@ import math
 
 from relayrl.platform.config import check
 
+HVP_METHODS = ("exact", "finite_difference")
+
 
 @dataclasses.dataclass(frozen=True)
 class MAMLConfig:
@@ -52,6 +54,9 @@ class MAMLConfig:
     line_search_steps: int = 15  # backtracking attempts before rejecting the step
     hvp_subsample: float = 1.0  # fraction of each task's episodes used in Hessian-vector
     # products (rllab's subsample_factor; the gradient and the line search use all of them)
+    hvp_method: str = "exact"  # "exact": double-backward Hessian-vector products;
+    # "finite_difference": rllab's finite differences, which the paper's TRPO used (in float32
+    # at rllab's epsilon they are mostly rounding; see trpo.finite_difference_hvp)
     # --- baselines for the meta-test (relayrl eval-meta)
     pretrained_baseline: bool = False  # also train one TRPO policy on all tasks jointly
     # --- runtime
@@ -86,6 +91,11 @@ class MAMLConfig:
               f"learner.line_search_steps: got {self.line_search_steps}, must be >= 1")
         check(0 < self.hvp_subsample <= 1,
               f"learner.hvp_subsample: got {self.hvp_subsample}, must be in (0, 1]")
+        check(self.hvp_method in HVP_METHODS,
+              f"learner.hvp_method: got {self.hvp_method!r}, expected one of {list(HVP_METHODS)}")
+        check(self.hvp_method == "exact" or self.hvp_subsample == 1.0,
+              f"learner.hvp_subsample: got {self.hvp_subsample} with hvp_method "
+              f"{self.hvp_method!r}; subsampling applies to exact products only (use 1.0)")
         check(self.sample_timeout_s > 0, "learner.sample_timeout_s must be > 0")
         check(self.worker_memory_mb > 0, "learner.worker_memory_mb must be > 0")
 

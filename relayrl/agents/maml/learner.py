@@ -29,7 +29,7 @@ from relayrl.agents.maml.networks import (
     per_task,
     to_numpy,
 )
-from relayrl.agents.maml.trpo import TRPO, hessian_vector_product
+from relayrl.agents.maml.trpo import TRPO, finite_difference_hvp, hessian_vector_product
 
 
 def to_batches(cfg: MAMLConfig, episodes: list[Episodes]) -> list[TaskBatch]:
@@ -107,7 +107,11 @@ class MetaLearner(_PolicyLearner):
                 kl = kl + unadapted_kl(self.params, inner[0], old_pre, min_log_std=floor)
             return -surrogate, kl
 
-        stats = self.trpo.step(objective, self.kl_hvp(inner, post, old, old_pre))
+        if cfg.hvp_method == "finite_difference":
+            kl_hvp = finite_difference_hvp(lambda: objective(True)[1], list(self.params.values()))
+        else:
+            kl_hvp = self.kl_hvp(inner, post, old, old_pre)
+        stats = self.trpo.step(objective, kl_hvp)
         self.num_updates += 1
         return stats
 
@@ -195,7 +199,9 @@ class JointTRPOLearner(_PolicyLearner):
             return -surrogate, kl
 
         kl_hvp = None
-        if self.cfg.hvp_subsample < 1.0:  # the KL's Hessian on a fraction of the episodes
+        if self.cfg.hvp_method == "finite_difference":
+            kl_hvp = finite_difference_hvp(lambda: objective(True)[1], list(self.params.values()))
+        elif self.cfg.hvp_subsample < 1.0:  # the KL's Hessian on a fraction of the episodes
             m = max(1, round(self.cfg.hvp_subsample * batch.episodes_per_task))
             sub, n = batch.first_episodes(m), m * batch.horizon
             _, sub_kl = surrogate_and_kl(per_task(self.params, batch.num_tasks), sub,
